@@ -1,0 +1,128 @@
+//! HTTP only: parse, authorise, call the domain and the store, answer.
+
+pub mod auth;
+mod body;
+pub mod clubs;
+pub mod error;
+pub mod health;
+pub mod occurrences;
+mod pagination;
+pub mod sessions;
+pub mod structures;
+pub mod users;
+mod window;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
+use poem_openapi::{OpenApiService, Tags};
+
+use crate::config::Config;
+use crate::store::Store;
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+}
+
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Liveness and readiness.
+    Health,
+    /// Partner social organisations.
+    Structures,
+    /// Accounts and tokens.
+    Users,
+    /// Partner sports clubs.
+    Clubs,
+    /// Recurring sessions published by clubs.
+    Sessions,
+    /// Dated instances of sessions.
+    Occurrences,
+}
+
+type Apis = (
+    health::HealthApi,
+    structures::StructuresApi,
+    users::UsersApi,
+    clubs::ClubsApi,
+    sessions::SessionsApi,
+    occurrences::OccurrencesApi,
+);
+
+pub fn openapi(public_url: &str) -> OpenApiService<Apis, ()> {
+    OpenApiService::new(
+        (
+            health::HealthApi,
+            structures::StructuresApi,
+            users::UsersApi,
+            clubs::ClubsApi,
+            sessions::SessionsApi,
+            occurrences::OccurrencesApi,
+        ),
+        "Entourage Sport",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "Partner clubs keep places in their recurring sessions for people in precarity; \
+         social workers enrol the people they follow. Authenticate with \
+         `Authorization: Bearer <token>`. Every error is `application/problem+json` \
+         (RFC 9457).",
+    )
+    .server(public_url)
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> impl Endpoint {
+    let api = openapi(&state.config.public_url);
+    let spec = api.spec_endpoint();
+    let docs = api.swagger_ui();
+    let schemas = body::Schemas::new(&api.spec());
+    Route::new()
+        .nest("/", api)
+        .at("/openapi.json", spec)
+        .nest("/docs", docs)
+        .around(body::guard)
+        .data(schemas)
+        .data(state)
+        .catch_all_error(error::into_problem)
+        .around(log_request)
+}
+
+/// Logs one line per request: method, route (the operation, never the raw path, which
+/// may hold identifiers or secret tokens), status, latency and a request id.
+async fn log_request<E: Endpoint>(next: E, request: Request) -> poem::Result<Response> {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let mut response = next.get_response(request).await.into_response();
+    let route = response
+        .data::<poem_openapi::OperationId>()
+        .map(|id| id.0)
+        .unwrap_or("-");
+    tracing::info!(
+        target: "http",
+        %method,
+        route,
+        status = response.status().as_u16(),
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        request_id = %request_id,
+        "request"
+    );
+    if let Ok(value) = request_id.parse() {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    Ok(response)
+}

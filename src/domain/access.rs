@@ -1,0 +1,89 @@
+//! Who may do what (DESIGN.md, "Who uses it").
+
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+    ClubManager,
+    SocialWorker,
+}
+
+impl Role {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::ClubManager => "club_manager",
+            Self::SocialWorker => "social_worker",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "admin" => Some(Self::Admin),
+            "club_manager" => Some(Self::ClubManager),
+            "social_worker" => Some(Self::SocialWorker),
+            _ => None,
+        }
+    }
+}
+
+/// The authenticated user behind a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub user_id: Uuid,
+    pub role: Role,
+    /// The one club of a club manager.
+    pub club_id: Option<Uuid>,
+    /// The one structure of a social worker.
+    pub structure_id: Option<Uuid>,
+}
+
+impl Caller {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// Admins, and the manager of this club.
+    pub fn manages_club(&self, club_id: Uuid) -> bool {
+        self.is_admin() || (self.role == Role::ClubManager && self.club_id == Some(club_id))
+    }
+
+    /// Whether this caller may see a session of `club_id` in `status`: published ones are
+    /// visible to every role, drafts and cancelled ones only to whoever manages the club.
+    pub fn sees_session(&self, club_id: Uuid, status: &str) -> bool {
+        status == "published" || self.manages_club(club_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller(role: Role, club_id: Option<Uuid>) -> Caller {
+        Caller {
+            user_id: Uuid::new_v4(),
+            role,
+            club_id,
+            structure_id: None,
+        }
+    }
+
+    #[test]
+    fn only_admins_and_own_managers_manage_a_club() {
+        let club = Uuid::new_v4();
+        assert!(caller(Role::Admin, None).manages_club(club));
+        assert!(caller(Role::ClubManager, Some(club)).manages_club(club));
+        assert!(!caller(Role::ClubManager, Some(Uuid::new_v4())).manages_club(club));
+        assert!(!caller(Role::SocialWorker, None).manages_club(club));
+    }
+
+    #[test]
+    fn drafts_are_seen_by_their_club_only() {
+        let club = Uuid::new_v4();
+        let worker = caller(Role::SocialWorker, None);
+        assert!(worker.sees_session(club, "published"));
+        assert!(!worker.sees_session(club, "draft"));
+        assert!(caller(Role::ClubManager, Some(club)).sees_session(club, "draft"));
+    }
+}

@@ -1,0 +1,163 @@
+//! Command line: `serve`, `migrate`, `users create`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+use uuid::Uuid;
+
+use entourage_sport::accounts::{create_user, NewUser};
+use entourage_sport::config::{Config, LogFormat, Settings};
+use entourage_sport::Service;
+
+#[derive(Parser)]
+#[command(name = "entourage-sport", version, about = "Gets people in precarity into ordinary sports clubs.")]
+struct Cli {
+    #[command(flatten)]
+    settings: Settings,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service (applies pending migrations first).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage accounts.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Create an account; prints its token alone on the last line of stdout.
+    Create {
+        /// admin, club_manager or social_worker.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        /// The club of a club manager.
+        #[arg(long = "club")]
+        club_id: Option<Uuid>,
+        /// The structure of a social worker.
+        #[arg(long = "structure")]
+        structure_id: Option<Uuid>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::from_settings(&cli.settings) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("entourage-sport: invalid configuration: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(config.log_format);
+    match run(cli.command, config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("entourage-sport: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> Result<(), String> {
+    let service = Service::build(config).await.map_err(|e| e.to_string())?;
+    match command {
+        Command::Migrate => {
+            tracing::info!(database = service.state.store.backend(), "migrations applied");
+            service.state.store.close().await;
+            Ok(())
+        }
+        Command::Serve => serve(service).await,
+        Command::Users {
+            command:
+                UsersCommand::Create {
+                    role,
+                    name,
+                    email,
+                    club_id,
+                    structure_id,
+                },
+        } => {
+            let store = service.state.store.clone();
+            let created = create_user(
+                &store,
+                NewUser {
+                    role,
+                    name,
+                    email,
+                    club_id,
+                    structure_id,
+                },
+            )
+            .await;
+            store.close().await;
+            let (user, token) = created.map_err(|e| e.to_string())?;
+            println!("created {} {} ({})", user.role, user.id, user.email);
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(service: Service) -> Result<(), String> {
+    let store = service.state.store.clone();
+    if store.count_users().await.map_err(|e| e.to_string())? == 0 {
+        tracing::warn!(
+            "no account yet: create the first admin with \
+             `entourage-sport users create --role admin --name \"Your Name\" --email you@example.org` \
+             (same DATABASE_URL); it prints the admin's bearer token"
+        );
+    }
+    let (address, serving) = service
+        .bind(shutdown_signal())
+        .await
+        .map_err(|e| format!("cannot listen: {e}"))?;
+    tracing::info!(%address, database = store.backend(), "serving; docs at /docs");
+    serving.await.map_err(|e| e.to_string())?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}

@@ -1,0 +1,65 @@
+//! From a stored session to its occurrences: shared by the API and the horizon job, so
+//! the search always holds what the rule says.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::domain::schedule::{materialize, Override, Schedule, ScheduleSpec};
+use crate::domain::FieldError;
+use crate::store::sessions::{Materialization, MaterializedOccurrence, Session};
+use crate::store::{Store, StoreResult};
+
+/// The schedule a stored session describes.
+pub fn schedule_of(session: &Session) -> Result<Schedule, FieldError> {
+    Schedule::new(&ScheduleSpec {
+        timezone: &session.timezone,
+        start: session.start_local,
+        duration_minutes: session.duration_minutes,
+        rrule: session.rrule.as_deref(),
+        exdates: &session.exdates,
+    })
+}
+
+/// The rows the cross-club search holds for `session` at `now`; sets how far they reach.
+pub fn search_rows(
+    session: &mut Session,
+    schedule: &Schedule,
+    overrides: &[Override],
+    now: DateTime<Utc>,
+) -> Vec<MaterializedOccurrence> {
+    let (occurrences, until) = materialize(schedule, session.capacity, overrides, now);
+    session.materialized_until = until;
+    occurrences
+        .into_iter()
+        .map(|o| MaterializedOccurrence {
+            key: o.key,
+            start: o.start,
+            end: o.end,
+            status: o.status.as_str(),
+            capacity: o.capacity,
+        })
+        .collect()
+}
+
+/// Recomputes the search rows of one session, e.g. when the horizon moves on.
+pub async fn refresh_search_rows(
+    store: &Store,
+    session_id: Uuid,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let mut session = store.session(session_id).await?;
+    let club = store.club(session.club_id).await?;
+    let overrides = store.overrides(session_id).await?;
+    let Ok(schedule) = schedule_of(&session) else {
+        tracing::error!(%session_id, "stored session has an invalid schedule");
+        return Ok(false);
+    };
+    let rows = search_rows(&mut session, &schedule, &overrides, now);
+    store
+        .refresh_occurrences(&Materialization {
+            session: &session,
+            club_city: &club.city,
+            occurrences: &rows,
+        })
+        .await
+}
