@@ -21,29 +21,47 @@ pub struct NewUser {
 
 /// Creates the user and returns it with its token, which is never shown again.
 pub async fn create_user(store: &Store, new: NewUser) -> Result<(User, String), ApiError> {
-    let role = Role::parse(new.role.trim()).ok_or_else(|| {
-        ApiError::invalid("role", "must be admin, club_manager or social_worker")
-    })?;
+    let role = Role::parse(new.role.trim())
+        .ok_or_else(|| ApiError::invalid("role", "must be admin, club_manager or social_worker"))?;
     let (club_id, structure_id) = match role {
         Role::Admin => {
             reject_present("club_id", new.club_id, "an admin belongs to no club")?;
-            reject_present("structure_id", new.structure_id, "an admin belongs to no structure")?;
+            reject_present(
+                "structure_id",
+                new.structure_id,
+                "an admin belongs to no structure",
+            )?;
             (None, None)
         }
         Role::ClubManager => {
-            reject_present("structure_id", new.structure_id, "a club manager belongs to a club, not a structure")?;
-            let club_id = new
-                .club_id
-                .ok_or_else(|| ApiError::invalid("club_id", "a club manager needs exactly one club"))?;
+            reject_present(
+                "structure_id",
+                new.structure_id,
+                "a club manager belongs to a club, not a structure",
+            )?;
+            let club_id = new.club_id.ok_or_else(|| {
+                ApiError::invalid("club_id", "a club manager needs exactly one club")
+            })?;
             exists(store.club(club_id).await, "club_id", "no club has this id")?;
             (Some(club_id), None)
         }
         Role::SocialWorker => {
-            reject_present("club_id", new.club_id, "a social worker belongs to a structure, not a club")?;
+            reject_present(
+                "club_id",
+                new.club_id,
+                "a social worker belongs to a structure, not a club",
+            )?;
             let structure_id = new.structure_id.ok_or_else(|| {
-                ApiError::invalid("structure_id", "a social worker needs exactly one structure")
+                ApiError::invalid(
+                    "structure_id",
+                    "a social worker needs exactly one structure",
+                )
             })?;
-            exists(store.structure(structure_id).await, "structure_id", "no structure has this id")?;
+            exists(
+                store.structure(structure_id).await,
+                "structure_id",
+                "no structure has this id",
+            )?;
             (None, Some(structure_id))
         }
     };

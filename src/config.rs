@@ -10,7 +10,11 @@ use clap::Args;
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
     /// Database: `sqlite://PATH` (created if missing) or `postgres://…`.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://./data/entourage-sport.sqlite")]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://./data/entourage-sport.sqlite"
+    )]
     pub database_url: String,
     /// Address and port to listen on.
     #[arg(long, env = "BIND", default_value = "127.0.0.1:8080")]
@@ -22,7 +26,11 @@ pub struct Settings {
     #[arg(long, env = "SMTP_URL")]
     pub smtp_url: Option<String>,
     /// Sender of emails.
-    #[arg(long, env = "MAIL_FROM", default_value = "Entourage Sport <no-reply@localhost>")]
+    #[arg(
+        long,
+        env = "MAIL_FROM",
+        default_value = "Entourage Sport <no-reply@localhost>"
+    )]
     pub mail_from: String,
     /// Log lines as `text` or `json`.
     #[arg(long, env = "LOG_FORMAT", default_value = "text")]
@@ -90,7 +98,10 @@ impl Config {
         let bind: SocketAddr = settings.bind.trim().parse().map_err(|_| {
             invalid(
                 "BIND",
-                format!("{:?} is not an address and port such as 127.0.0.1:8080", settings.bind),
+                format!(
+                    "{:?} is not an address and port such as 127.0.0.1:8080",
+                    settings.bind
+                ),
             )
         })?;
         let public_url = match settings.public_url.as_deref().map(str::trim) {
@@ -114,7 +125,12 @@ impl Config {
         let log_format = match settings.log_format.trim().to_ascii_lowercase().as_str() {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
-            other => return Err(invalid("LOG_FORMAT", format!("{other:?} is neither text nor json"))),
+            other => {
+                return Err(invalid(
+                    "LOG_FORMAT",
+                    format!("{other:?} is neither text nor json"),
+                ))
+            }
         };
         Ok(Self {
             database: parse_database_url(&settings.database_url)?,
@@ -148,9 +164,10 @@ fn parse_database_url(url: &str) -> Result<DatabaseUrl, ConfigError> {
 }
 
 fn parse_public_url(url: &str) -> Result<String, ConfigError> {
-    let well_formed = ["http://", "https://"]
-        .iter()
-        .any(|scheme| url.strip_prefix(scheme).is_some_and(|rest| !rest.is_empty()));
+    let well_formed = ["http://", "https://"].iter().any(|scheme| {
+        url.strip_prefix(scheme)
+            .is_some_and(|rest| !rest.is_empty())
+    });
     if well_formed {
         Ok(url.trim_end_matches('/').to_owned())
     } else {

@@ -46,9 +46,13 @@ impl Service {
     pub async fn bind(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<(std::net::SocketAddr, impl std::future::Future<Output = std::io::Result<()>>)>
-    {
-        let acceptor = TcpListener::bind(self.state.config.bind).into_acceptor().await?;
+    ) -> std::io::Result<(
+        std::net::SocketAddr,
+        impl std::future::Future<Output = std::io::Result<()>>,
+    )> {
+        let acceptor = TcpListener::bind(self.state.config.bind)
+            .into_acceptor()
+            .await?;
         let address = acceptor
             .local_addr()
             .first()

@@ -11,7 +11,11 @@ use entourage_sport::config::{Config, LogFormat, Settings};
 use entourage_sport::Service;
 
 #[derive(Parser)]
-#[command(name = "entourage-sport", version, about = "Gets people in precarity into ordinary sports clubs.")]
+#[command(
+    name = "entourage-sport",
+    version,
+    about = "Gets people in precarity into ordinary sports clubs."
+)]
 struct Cli {
     #[command(flatten)]
     settings: Settings,
@@ -76,7 +80,10 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
     let service = Service::build(config).await.map_err(|e| e.to_string())?;
     match command {
         Command::Migrate => {
-            tracing::info!(database = service.state.store.backend(), "migrations applied");
+            tracing::info!(
+                database = service.state.store.backend(),
+                "migrations applied"
+            );
             service.state.store.close().await;
             Ok(())
         }
@@ -155,7 +162,9 @@ async fn shutdown_signal() {
 
 fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),

@@ -62,7 +62,9 @@ impl Auth {
         if self.0.is_admin() {
             Ok(&self.0)
         } else {
-            Err(ApiError::Forbidden("only programme staff (admin) may do this"))
+            Err(ApiError::Forbidden(
+                "only programme staff (admin) may do this",
+            ))
         }
     }
 }

@@ -23,7 +23,9 @@ pub struct Schemas(Arc<Value>);
 
 impl Schemas {
     pub fn new(spec_json: &str) -> Self {
-        Self(Arc::new(serde_json::from_str(spec_json).unwrap_or(Value::Null)))
+        Self(Arc::new(
+            serde_json::from_str(spec_json).unwrap_or(Value::Null),
+        ))
     }
 
     fn request_schema(&self, operation_id: &str) -> Option<&Value> {
@@ -59,13 +61,28 @@ impl Schemas {
         let schema = self.resolve(schema);
         if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
             return (!allowed.contains(value)).then(|| {
-                let names: Vec<String> = allowed.iter().filter_map(Value::as_str).map(str::to_owned).collect();
-                (path.to_owned(), format!("must be one of {}", names.join(", ")))
+                let names: Vec<String> = allowed
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect();
+                (
+                    path.to_owned(),
+                    format!("must be one of {}", names.join(", ")),
+                )
             });
         }
-        let kind = schema.get("type").and_then(Value::as_str).unwrap_or("object");
+        let kind = schema
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("object");
         let format = schema.get("format").and_then(Value::as_str).unwrap_or("");
-        let wrong = |expected: &str| Some((path.to_owned(), format!("expected {expected}, found {value}")));
+        let wrong = |expected: &str| {
+            Some((
+                path.to_owned(),
+                format!("expected {expected}, found {value}"),
+            ))
+        };
         match kind {
             "object" => {
                 let Some(object) = value.as_object() else {
@@ -99,8 +116,16 @@ impl Schemas {
                 Some(n) if format != "int32" || i32::try_from(n).is_ok() => None,
                 _ => wrong("a whole number"),
             },
-            "number" => value.as_f64().is_none().then(|| wrong("a number")).flatten(),
-            "boolean" => value.as_bool().is_none().then(|| wrong("true or false")).flatten(),
+            "number" => value
+                .as_f64()
+                .is_none()
+                .then(|| wrong("a number"))
+                .flatten(),
+            "boolean" => value
+                .as_bool()
+                .is_none()
+                .then(|| wrong("true or false"))
+                .flatten(),
             "string" => match value.as_str() {
                 None => wrong("a string"),
                 Some(text) => string_misfit(format, text).map(|why| (path.to_owned(), why)),

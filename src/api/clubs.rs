@@ -214,7 +214,9 @@ impl ClubsApi {
         let mut clubs = state.store.clubs(&filter).await?;
         let next_cursor = if clubs.len() as i64 > limit {
             clubs.truncate(limit as usize);
-            clubs.last().map(|c| pagination::encode(&(c.name.clone(), c.id)))
+            clubs
+                .last()
+                .map(|c| pagination::encode(&(c.name.clone(), c.id)))
         } else {
             None
         };
@@ -232,11 +234,22 @@ impl ClubsApi {
         state: Data<&AppState>,
         club_id: Path<Uuid>,
     ) -> Result<Json<ClubView>, ApiError> {
-        Ok(Json(state.store.club(club_id.0).await.or_not_found("club")?.into()))
+        Ok(Json(
+            state
+                .store
+                .club(club_id.0)
+                .await
+                .or_not_found("club")?
+                .into(),
+        ))
     }
 
     /// Change a club: admin, or the club's manager (partnership: admin only).
-    #[oai(path = "/clubs/:club_id", method = "patch", operation_id = "update_club")]
+    #[oai(
+        path = "/clubs/:club_id",
+        method = "patch",
+        operation_id = "update_club"
+    )]
     async fn update(
         &self,
         auth: Auth,
@@ -245,11 +258,15 @@ impl ClubsApi {
         body: Json<UpdateClub>,
     ) -> Result<Json<ClubView>, ApiError> {
         if !auth.0.manages_club(club_id.0) {
-            return Err(ApiError::Forbidden("only programme staff or this club's manager may change it"));
+            return Err(ApiError::Forbidden(
+                "only programme staff or this club's manager may change it",
+            ));
         }
         let body = body.0;
         if body.partnership.is_some() && !auth.0.is_admin() {
-            return Err(ApiError::Forbidden("only programme staff may change the partnership"));
+            return Err(ApiError::Forbidden(
+                "only programme staff may change the partnership",
+            ));
         }
         let current = state.store.club(club_id.0).await.or_not_found("club")?;
         let club = apply_update(current, body)?;
@@ -280,7 +297,11 @@ fn apply_update(mut club: Club, body: UpdateClub) -> Result<Club, FieldError> {
         club.contact_email = contact_email(body.contact_email.value().map(String::as_str))?;
     }
     if !body.contact_phone.is_undefined() {
-        club.contact_phone = optional_text("contact_phone", body.contact_phone.value().map(String::as_str), 40)?;
+        club.contact_phone = optional_text(
+            "contact_phone",
+            body.contact_phone.value().map(String::as_str),
+            40,
+        )?;
     }
     if !body.accessibility_notes.is_undefined() {
         club.accessibility_notes = optional_text(
@@ -300,13 +321,17 @@ fn apply_update(mut club: Club, body: UpdateClub) -> Result<Club, FieldError> {
 fn with_partnership(mut club: Club, partnership: &Partnership) -> Result<Club, FieldError> {
     if let (Some(since), Some(until)) = (partnership.since, partnership.until) {
         if until < since {
-            return Err(FieldError::new("partnership.until", "must not be before since"));
+            return Err(FieldError::new(
+                "partnership.until",
+                "must not be before since",
+            ));
         }
     }
     club.partnership_status = partnership.status.as_str().to_owned();
     club.partnership_since = partnership.since;
     club.partnership_until = partnership.until;
-    club.partnership_notes = optional_text("partnership.notes", partnership.notes.as_deref(), 2000)?;
+    club.partnership_notes =
+        optional_text("partnership.notes", partnership.notes.as_deref(), 2000)?;
     Ok(club)
 }
 
@@ -343,7 +368,13 @@ fn check_coordinates(latitude: Option<f64>, longitude: Option<f64>) -> Result<()
                 Ok(())
             }
         }
-        (Some(_), None) => Err(FieldError::new("longitude", "give both latitude and longitude, or neither")),
-        (None, Some(_)) => Err(FieldError::new("latitude", "give both latitude and longitude, or neither")),
+        (Some(_), None) => Err(FieldError::new(
+            "longitude",
+            "give both latitude and longitude, or neither",
+        )),
+        (None, Some(_)) => Err(FieldError::new(
+            "latitude",
+            "give both latitude and longitude, or neither",
+        )),
     }
 }

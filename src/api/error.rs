@@ -127,9 +127,10 @@ impl poem::error::ResponseError for ApiError {
         }
         let mut response = self.problem().into_response();
         if matches!(self, Self::Unauthorized) {
-            response
-                .headers_mut()
-                .insert("www-authenticate", poem::http::HeaderValue::from_static("Bearer"));
+            response.headers_mut().insert(
+                "www-authenticate",
+                poem::http::HeaderValue::from_static("Bearer"),
+            );
         }
         response
     }
@@ -155,7 +156,10 @@ impl ApiResponse for ApiError {
         };
         MetaResponses {
             responses: vec![
-                problem(400, "Malformed request (unparsable JSON, parameter or body)"),
+                problem(
+                    400,
+                    "Malformed request (unparsable JSON, parameter or body)",
+                ),
                 problem(401, "Missing, unknown or disabled token"),
                 problem(403, "The caller's role does not allow this"),
                 problem(404, "Not found, or not visible to the caller"),
@@ -196,9 +200,10 @@ pub async fn into_problem(error: poem::Error) -> Response {
     problem.field = field_of_parse_error(&problem.detail);
     let mut response = problem.into_response();
     if status == StatusCode::UNAUTHORIZED {
-        response
-            .headers_mut()
-            .insert("www-authenticate", poem::http::HeaderValue::from_static("Bearer"));
+        response.headers_mut().insert(
+            "www-authenticate",
+            poem::http::HeaderValue::from_static("Bearer"),
+        );
     }
     response
 }

@@ -10,7 +10,9 @@ use super::auth::Auth;
 use super::error::ApiError;
 use super::sessions::club_location;
 use super::{pagination, window, ApiTags, AppState};
-use crate::domain::schedule::{Occurrence, OccurrenceStatus, SEARCH_HISTORY_DAYS, SEARCH_HORIZON_DAYS};
+use crate::domain::schedule::{
+    Occurrence, OccurrenceStatus, SEARCH_HISTORY_DAYS, SEARCH_HORIZON_DAYS,
+};
 use crate::store::clubs::Club;
 use crate::store::sessions::{ListedOccurrence, OccurrenceSearch, Session};
 
@@ -50,7 +52,10 @@ impl OccurrenceView {
             title: session.title.clone(),
             sport: session.sport.clone(),
             city: club.city.clone(),
-            location: session.location.clone().unwrap_or_else(|| club_location(club)),
+            location: session
+                .location
+                .clone()
+                .unwrap_or_else(|| club_location(club)),
             start: local(occurrence.start, tz),
             end: local(occurrence.end, tz),
             timezone: session.timezone.clone(),
@@ -71,7 +76,10 @@ impl OccurrenceView {
             title: row.title,
             sport: row.sport,
             location: row.location.unwrap_or_else(|| {
-                format!("{}, {} {}", row.club_address, row.club_postal_code, row.city)
+                format!(
+                    "{}, {} {}",
+                    row.club_address, row.club_postal_code, row.city
+                )
             }),
             city: row.city,
             start: local(row.start_at, tz),
@@ -110,7 +118,11 @@ impl OccurrencesApi {
     /// Find occurrences across clubs (published sessions only), sorted by start, in a
     /// window of at most 366 days (default: the next 31). `from`/`to` are dates (Paris
     /// time, `to` inclusive) or RFC 3339 times.
-    #[oai(path = "/occurrences", method = "get", operation_id = "search_occurrences")]
+    #[oai(
+        path = "/occurrences",
+        method = "get",
+        operation_id = "search_occurrences"
+    )]
     #[allow(clippy::too_many_arguments)]
     async fn search(
         &self,
@@ -157,13 +169,20 @@ impl OccurrencesApi {
 }
 
 /// The search reads occurrences materialised from 400 days back to 18 months ahead.
-fn check_within_search_range(from: DateTime<Utc>, to: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), ApiError> {
+fn check_within_search_range(
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
     let earliest = now - Duration::days(SEARCH_HISTORY_DAYS);
     let latest = now + Duration::days(SEARCH_HORIZON_DAYS);
     if from < earliest {
         return Err(ApiError::invalid(
             "from",
-            format!("the search reaches back to {} at most", earliest.date_naive()),
+            format!(
+                "the search reaches back to {} at most",
+                earliest.date_naive()
+            ),
         ));
     }
     if to > latest {

@@ -26,6 +26,9 @@ pub fn limit(requested: Option<i64>, default: i64, max: i64) -> Result<i64, ApiE
     match requested {
         None => Ok(default),
         Some(n) if (1..=max).contains(&n) => Ok(n),
-        Some(_) => Err(ApiError::invalid("limit", format!("must be between 1 and {max}"))),
+        Some(_) => Err(ApiError::invalid(
+            "limit",
+            format!("must be between 1 and {max}"),
+        )),
     }
 }

@@ -190,7 +190,11 @@ pub struct SessionsApi;
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Sessions")]
 impl SessionsApi {
     /// Publish a session: admin, or the club's manager.
-    #[oai(path = "/clubs/:club_id/sessions", method = "post", operation_id = "create_session")]
+    #[oai(
+        path = "/clubs/:club_id/sessions",
+        method = "post",
+        operation_id = "create_session"
+    )]
     async fn create(
         &self,
         auth: Auth,
@@ -199,7 +203,9 @@ impl SessionsApi {
         body: Json<CreateSession>,
     ) -> Result<SessionCreated, ApiError> {
         if !auth.0.manages_club(club_id.0) {
-            return Err(ApiError::Forbidden("only programme staff or this club's manager may add sessions"));
+            return Err(ApiError::Forbidden(
+                "only programme staff or this club's manager may add sessions",
+            ));
         }
         let club = state.store.club(club_id.0).await.or_not_found("club")?;
         let now = crate::clock::now();
@@ -214,11 +220,17 @@ impl SessionsApi {
                 occurrences: &rows,
             })
             .await?;
-        Ok(SessionCreated::Created(Json(SessionView::new(session, &club))))
+        Ok(SessionCreated::Created(Json(SessionView::new(
+            session, &club,
+        ))))
     }
 
     /// One session. Drafts and cancelled sessions are visible to their club only.
-    #[oai(path = "/sessions/:session_id", method = "get", operation_id = "get_session")]
+    #[oai(
+        path = "/sessions/:session_id",
+        method = "get",
+        operation_id = "get_session"
+    )]
     async fn get(
         &self,
         auth: Auth,
@@ -226,14 +238,22 @@ impl SessionsApi {
         session_id: Path<Uuid>,
     ) -> Result<Json<SessionView>, ApiError> {
         let session = visible_session(&state, &auth.0, session_id.0).await?;
-        let club = state.store.club(session.club_id).await.or_not_found("club")?;
+        let club = state
+            .store
+            .club(session.club_id)
+            .await
+            .or_not_found("club")?;
         Ok(Json(SessionView::new(session, &club)))
     }
 
     /// Change a session: admin, or the club's manager. Occurrence keys stay unless the
     /// rule or start changes; overrides of occurrences that no longer exist are dropped
     /// and listed in `dropped_overrides`.
-    #[oai(path = "/sessions/:session_id", method = "patch", operation_id = "update_session")]
+    #[oai(
+        path = "/sessions/:session_id",
+        method = "patch",
+        operation_id = "update_session"
+    )]
     async fn update(
         &self,
         auth: Auth,
@@ -243,17 +263,28 @@ impl SessionsApi {
     ) -> Result<Json<SessionView>, ApiError> {
         let current = managed_session(&state, &auth.0, session_id.0).await?;
         if current.status == "cancelled" {
-            return Err(ApiError::Conflict("this session is cancelled and can no longer change".into()));
+            return Err(ApiError::Conflict(
+                "this session is cancelled and can no longer change".into(),
+            ));
         }
         let now = crate::clock::now();
-        let club = state.store.club(current.club_id).await.or_not_found("club")?;
+        let club = state
+            .store
+            .club(current.club_id)
+            .await
+            .or_not_found("club")?;
         let mut session = apply_update(current, body.0, now)?;
         let schedule = checked_schedule(&session, now)?;
         let overrides = state.store.overrides(session.id).await?;
-        let dropped: Vec<OccurrenceKey> =
-            schedule.orphaned_overrides(&overrides).iter().map(|o| o.key).collect();
-        let kept: Vec<Override> =
-            overrides.into_iter().filter(|o| !dropped.contains(&o.key)).collect();
+        let dropped: Vec<OccurrenceKey> = schedule
+            .orphaned_overrides(&overrides)
+            .iter()
+            .map(|o| o.key)
+            .collect();
+        let kept: Vec<Override> = overrides
+            .into_iter()
+            .filter(|o| !dropped.contains(&o.key))
+            .collect();
         let rows = search_rows(&mut session, &schedule, &kept, now);
         state
             .store
@@ -272,7 +303,11 @@ impl SessionsApi {
     }
 
     /// Cancel a session: admin, or the club's manager. It leaves every listing.
-    #[oai(path = "/sessions/:session_id", method = "delete", operation_id = "cancel_session")]
+    #[oai(
+        path = "/sessions/:session_id",
+        method = "delete",
+        operation_id = "cancel_session"
+    )]
     async fn cancel(
         &self,
         auth: Auth,
@@ -280,7 +315,11 @@ impl SessionsApi {
         session_id: Path<Uuid>,
     ) -> Result<Json<SessionView>, ApiError> {
         let mut session = managed_session(&state, &auth.0, session_id.0).await?;
-        let club = state.store.club(session.club_id).await.or_not_found("club")?;
+        let club = state
+            .store
+            .club(session.club_id)
+            .await
+            .or_not_found("club")?;
         if session.status == "cancelled" {
             return Ok(Json(SessionView::new(session, &club)));
         }
@@ -322,7 +361,11 @@ impl SessionsApi {
         to: Query<Option<String>>,
     ) -> Result<Json<OccurrenceList>, ApiError> {
         let session = visible_session(&state, &auth.0, session_id.0).await?;
-        let club = state.store.club(session.club_id).await.or_not_found("club")?;
+        let club = state
+            .store
+            .club(session.club_id)
+            .await
+            .or_not_found("club")?;
         let schedule = schedule_of(&session)?;
         let window = window::parse(
             from.0.as_deref(),
@@ -359,7 +402,9 @@ impl SessionsApi {
     ) -> Result<Json<OccurrenceView>, ApiError> {
         let mut session = managed_session(&state, &auth.0, session_id.0).await?;
         if session.status == "cancelled" {
-            return Err(ApiError::Conflict("this session is cancelled and can no longer change".into()));
+            return Err(ApiError::Conflict(
+                "this session is cancelled and can no longer change".into(),
+            ));
         }
         let schedule = schedule_of(&session)?;
         let key: OccurrenceKey = key
@@ -376,7 +421,11 @@ impl SessionsApi {
         overrides.extend(change.clone());
         session.sequence += 1;
         session.updated_at = now;
-        let club = state.store.club(session.club_id).await.or_not_found("club")?;
+        let club = state
+            .store
+            .club(session.club_id)
+            .await
+            .or_not_found("club")?;
         let rows = search_rows(&mut session, &schedule, &overrides, now);
         state
             .store
@@ -417,11 +466,17 @@ async fn managed_session(state: &AppState, caller: &Caller, id: Uuid) -> Result<
     if caller.manages_club(session.club_id) {
         Ok(session)
     } else {
-        Err(ApiError::Forbidden("only programme staff or this club's manager may change its sessions"))
+        Err(ApiError::Forbidden(
+            "only programme staff or this club's manager may change its sessions",
+        ))
     }
 }
 
-fn new_session(club_id: Uuid, body: CreateSession, now: DateTime<Utc>) -> Result<Session, FieldError> {
+fn new_session(
+    club_id: Uuid,
+    body: CreateSession,
+    now: DateTime<Utc>,
+) -> Result<Session, FieldError> {
     let session = Session {
         id: Uuid::new_v4(),
         club_id,
@@ -447,7 +502,11 @@ fn new_session(club_id: Uuid, body: CreateSession, now: DateTime<Utc>) -> Result
             .map(|d| d.trunc_subsecs(0))
             .collect(),
         capacity: body.capacity,
-        status: body.status.unwrap_or(Publication::Published).as_str().to_owned(),
+        status: body
+            .status
+            .unwrap_or(Publication::Published)
+            .as_str()
+            .to_owned(),
         what_to_bring: optional_text("what_to_bring", body.what_to_bring.as_deref(), 1000)?,
         coach_name: optional_text("coach_name", body.coach_name.as_deref(), 200)?,
         reminder_hours_before: body.reminder_hours_before.unwrap_or(24),
@@ -460,7 +519,11 @@ fn new_session(club_id: Uuid, body: CreateSession, now: DateTime<Utc>) -> Result
     Ok(session)
 }
 
-fn apply_update(mut s: Session, body: UpdateSession, now: DateTime<Utc>) -> Result<Session, FieldError> {
+fn apply_update(
+    mut s: Session,
+    body: UpdateSession,
+    now: DateTime<Utc>,
+) -> Result<Session, FieldError> {
     if let Some(title) = &body.title {
         s.title = required_text("title", title, 200)?;
     }
@@ -468,7 +531,11 @@ fn apply_update(mut s: Session, body: UpdateSession, now: DateTime<Utc>) -> Resu
         s.sport = search_key(&required_text("sport", sport, 60)?);
     }
     if !body.description.is_undefined() {
-        s.description = optional_text("description", body.description.value().map(String::as_str), 4000)?;
+        s.description = optional_text(
+            "description",
+            body.description.value().map(String::as_str),
+            4000,
+        )?;
     }
     if !body.level.is_undefined() {
         s.level = optional_text("level", body.level.value().map(String::as_str), 100)?;
@@ -498,10 +565,18 @@ fn apply_update(mut s: Session, body: UpdateSession, now: DateTime<Utc>) -> Resu
         s.status = status.as_str().to_owned();
     }
     if !body.what_to_bring.is_undefined() {
-        s.what_to_bring = optional_text("what_to_bring", body.what_to_bring.value().map(String::as_str), 1000)?;
+        s.what_to_bring = optional_text(
+            "what_to_bring",
+            body.what_to_bring.value().map(String::as_str),
+            1000,
+        )?;
     }
     if !body.coach_name.is_undefined() {
-        s.coach_name = optional_text("coach_name", body.coach_name.value().map(String::as_str), 200)?;
+        s.coach_name = optional_text(
+            "coach_name",
+            body.coach_name.value().map(String::as_str),
+            200,
+        )?;
     }
     if let Some(hours) = body.reminder_hours_before {
         s.reminder_hours_before = hours;
@@ -519,7 +594,10 @@ fn checked_schedule(session: &Session, now: DateTime<Utc>) -> Result<Schedule, F
     check_capacity("capacity", session.capacity)?;
     check_duration(session.duration_minutes)?;
     check_hours("reminder_hours_before", session.reminder_hours_before)?;
-    check_hours("enrollment_closes_hours_before", session.enrollment_closes_hours_before)?;
+    check_hours(
+        "enrollment_closes_hours_before",
+        session.enrollment_closes_hours_before,
+    )?;
     check_start_within_reach("start", session.start_local, now.date_naive())?;
     schedule_of(session)
 }
@@ -528,7 +606,10 @@ fn check_hours(field: &str, hours: i32) -> Result<(), FieldError> {
     if (0..=336).contains(&hours) {
         Ok(())
     } else {
-        Err(FieldError::new(field, "must be between 0 and 336 hours (two weeks)"))
+        Err(FieldError::new(
+            field,
+            "must be between 0 and 336 hours (two weeks)",
+        ))
     }
 }
 

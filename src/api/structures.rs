@@ -55,7 +55,11 @@ pub struct StructuresApi;
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Structures")]
 impl StructuresApi {
     /// Sign a partner organisation (admin).
-    #[oai(path = "/structures", method = "post", operation_id = "create_structure")]
+    #[oai(
+        path = "/structures",
+        method = "post",
+        operation_id = "create_structure"
+    )]
     async fn create(
         &self,
         auth: Auth,
@@ -79,14 +83,22 @@ impl StructuresApi {
 
     /// List partner organisations (admin).
     #[oai(path = "/structures", method = "get", operation_id = "list_structures")]
-    async fn list(&self, auth: Auth, state: Data<&AppState>) -> Result<Json<Vec<StructureView>>, ApiError> {
+    async fn list(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+    ) -> Result<Json<Vec<StructureView>>, ApiError> {
         auth.require_admin()?;
         let structures = state.store.structures().await?;
         Ok(Json(structures.into_iter().map(Into::into).collect()))
     }
 
     /// One organisation: admins, and its own social workers.
-    #[oai(path = "/structures/:structure_id", method = "get", operation_id = "get_structure")]
+    #[oai(
+        path = "/structures/:structure_id",
+        method = "get",
+        operation_id = "get_structure"
+    )]
     async fn get(
         &self,
         auth: Auth,
@@ -96,7 +108,11 @@ impl StructuresApi {
         if !auth.0.is_admin() && auth.0.structure_id != Some(structure_id.0) {
             return Err(ApiError::NotFound("structure"));
         }
-        let structure = state.store.structure(structure_id.0).await.or_not_found("structure")?;
+        let structure = state
+            .store
+            .structure(structure_id.0)
+            .await
+            .or_not_found("structure")?;
         Ok(Json(structure.into()))
     }
 }

@@ -128,13 +128,29 @@ impl UsersApi {
 
     /// List accounts (admin).
     #[oai(path = "/users", method = "get", operation_id = "list_users")]
-    async fn list(&self, auth: Auth, state: Data<&AppState>) -> Result<Json<Vec<UserView>>, ApiError> {
+    async fn list(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+    ) -> Result<Json<Vec<UserView>>, ApiError> {
         auth.require_admin()?;
-        Ok(Json(state.store.users().await?.into_iter().map(Into::into).collect()))
+        Ok(Json(
+            state
+                .store
+                .users()
+                .await?
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        ))
     }
 
     /// Disable or re-enable an account (admin).
-    #[oai(path = "/users/:user_id", method = "patch", operation_id = "update_user")]
+    #[oai(
+        path = "/users/:user_id",
+        method = "patch",
+        operation_id = "update_user"
+    )]
     async fn update(
         &self,
         auth: Auth,
@@ -145,22 +161,47 @@ impl UsersApi {
         let caller = auth.require_admin()?;
         if let Some(disabled) = body.disabled {
             if disabled && caller.user_id == user_id.0 {
-                return Err(ApiError::invalid("disabled", "you cannot disable your own account"));
+                return Err(ApiError::invalid(
+                    "disabled",
+                    "you cannot disable your own account",
+                ));
             }
-            state.store.set_user_disabled(user_id.0, disabled).await.or_not_found("user")?;
+            state
+                .store
+                .set_user_disabled(user_id.0, disabled)
+                .await
+                .or_not_found("user")?;
         }
-        Ok(Json(state.store.user(user_id.0).await.or_not_found("user")?.into()))
+        Ok(Json(
+            state
+                .store
+                .user(user_id.0)
+                .await
+                .or_not_found("user")?
+                .into(),
+        ))
     }
 
     /// The caller's own account.
     #[oai(path = "/me", method = "get", operation_id = "me")]
     async fn me(&self, auth: Auth, state: Data<&AppState>) -> Result<Json<UserView>, ApiError> {
-        Ok(Json(state.store.user(auth.0.user_id).await.or_not_found("user")?.into()))
+        Ok(Json(
+            state
+                .store
+                .user(auth.0.user_id)
+                .await
+                .or_not_found("user")?
+                .into(),
+        ))
     }
 
     /// Replace the caller's token; the answer holds the new one, shown once.
     #[oai(path = "/me/token", method = "post", operation_id = "rotate_token")]
-    async fn rotate_token(&self, auth: Auth, state: Data<&AppState>) -> Result<Json<NewToken>, ApiError> {
+    async fn rotate_token(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+    ) -> Result<Json<NewToken>, ApiError> {
         let (token, hash) = new_token();
         state
             .store

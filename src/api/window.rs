@@ -51,7 +51,11 @@ fn instant(field: &str, text: &str, tz: Tz, end_of_day: bool) -> Result<DateTime
         return Ok(at.with_timezone(&Utc));
     }
     if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        let day = if end_of_day { date.succ_opt().unwrap_or(date) } else { date };
+        let day = if end_of_day {
+            date.succ_opt().unwrap_or(date)
+        } else {
+            date
+        };
         return Ok(resolve_local(tz, day.and_time(chrono::NaiveTime::MIN)));
     }
     Err(ApiError::invalid(
@@ -67,7 +71,13 @@ mod tests {
     #[test]
     fn dates_are_local_days_and_to_is_inclusive() {
         let now = Utc::now();
-        let w = parse(Some("2026-03-01"), Some("2026-03-31"), chrono_tz::Europe::Paris, now).unwrap();
+        let w = parse(
+            Some("2026-03-01"),
+            Some("2026-03-31"),
+            chrono_tz::Europe::Paris,
+            now,
+        )
+        .unwrap();
         assert_eq!(w.from.to_rfc3339(), "2026-02-28T23:00:00+00:00");
         assert_eq!(w.to.to_rfc3339(), "2026-03-31T22:00:00+00:00");
     }

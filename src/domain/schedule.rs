@@ -183,7 +183,9 @@ impl Schedule {
 
     /// The first planned start, in UTC (before any override).
     pub fn first_start(&self) -> Option<DateTime<Utc>> {
-        self.local_starts(None).next().map(|local| resolve_local(self.tz, local))
+        self.local_starts(None)
+            .next()
+            .map(|local| resolve_local(self.tz, local))
     }
 
     /// Whether the schedule ends (single session, COUNT or UNTIL).
@@ -213,9 +215,13 @@ impl Schedule {
         // UTC offsets stay within ±14 h, so a day of margin in local time covers them.
         let local_from = from.naive_utc() - Duration::days(1);
         let local_to = to.naive_utc() + Duration::days(1);
+        // Local times in a spring-forward gap land on the instant of a later local time;
+        // RFC 5545 ignores such duplicate instances.
+        let mut previous = None;
         self.local_starts(Some(local_from))
             .take_while(move |local| *local < local_to)
             .map(|local| resolve_local(self.tz, local))
+            .filter(move |start| previous.replace(*start) != Some(*start))
             .filter(move |start| *start >= from && *start < to)
     }
 
@@ -232,11 +238,20 @@ impl Schedule {
             overrides.iter().map(|o| (o.key, o)).collect();
         let mut found: Vec<Occurrence> = self
             .planned_starts(from, to)
-            .map(|start| self.apply(OccurrenceKey::new(start), capacity, by_key.get(&OccurrenceKey::new(start)).copied()))
+            .map(|start| {
+                self.apply(
+                    OccurrenceKey::new(start),
+                    capacity,
+                    by_key.get(&OccurrenceKey::new(start)).copied(),
+                )
+            })
             .collect();
         let listed: BTreeSet<OccurrenceKey> = found.iter().map(|o| o.key).collect();
         // Occurrences moved into the window from outside it.
-        for moved in overrides.iter().filter(|o| o.start.is_some() && !listed.contains(&o.key)) {
+        for moved in overrides
+            .iter()
+            .filter(|o| o.start.is_some() && !listed.contains(&o.key))
+        {
             if self.has_occurrence(moved.key) {
                 found.push(self.apply(moved.key, capacity, Some(moved)));
             }
@@ -260,7 +275,12 @@ impl Schedule {
     }
 
     /// One occurrence with its override applied.
-    pub fn apply(&self, key: OccurrenceKey, capacity: i32, change: Option<&Override>) -> Occurrence {
+    pub fn apply(
+        &self,
+        key: OccurrenceKey,
+        capacity: i32,
+        change: Option<&Override>,
+    ) -> Occurrence {
         let original = key.original_start();
         let start = change.and_then(|c| c.start).unwrap_or(original);
         let duration = change
@@ -325,7 +345,11 @@ impl Schedule {
 }
 
 /// A start may be at most [`MAX_YEARS_AHEAD`] years after `today`.
-pub fn check_start_within_reach(field: &str, start: NaiveDateTime, today: NaiveDate) -> Result<(), FieldError> {
+pub fn check_start_within_reach(
+    field: &str,
+    start: NaiveDateTime,
+    today: NaiveDate,
+) -> Result<(), FieldError> {
     let latest = today
         .checked_add_months(chrono::Months::new(12 * MAX_YEARS_AHEAD as u32))
         .unwrap_or(NaiveDate::MAX);
@@ -413,6 +437,7 @@ fn build_rule(text: &str, tz: Tz, start: NaiveDateTime) -> Result<RRuleSet, Fiel
             "give one RRULE value without DTSTART (the session's start is used)".into(),
         ));
     }
+    let (text, until_in_utc) = until_as_utc_text(text);
     let rule: RRule<Unvalidated> = text
         .parse()
         .map_err(|e: rrule::RRuleError| invalid(format!("cannot parse the rule: {e}")))?;
@@ -425,10 +450,8 @@ fn build_rule(text: &str, tz: Tz, start: NaiveDateTime) -> Result<RRuleSet, Fiel
         ));
     }
     let rule = match rule.get_until().copied() {
-        Some(until) => {
-            let local_until = floating_until(text, tz, until);
-            rule.until(floating(local_until))
-        }
+        Some(until) if until_in_utc => rule.until(floating(until.with_timezone(&tz).naive_local())),
+        Some(until) => rule.until(floating(until.naive_utc())),
         None => rule,
     };
     rule.build(floating(start))
@@ -436,23 +459,34 @@ fn build_rule(text: &str, tz: Tz, start: NaiveDateTime) -> Result<RRuleSet, Fiel
         .map_err(|e| invalid(format!("invalid rule: {e}")))
 }
 
-/// Reads UNTIL as the local time it stands for. RFC 5545 wants it in UTC (`…Z`) when the
-/// start has a zone; a local date-time or a bare date (the whole day) is accepted too.
-fn floating_until(text: &str, tz: Tz, parsed: DateTime<rrule::Tz>) -> NaiveDateTime {
-    let value = text
+/// RFC 5545 wants UNTIL in UTC (`…Z`) when the start has a zone; a local date-time or a
+/// bare date (meaning that whole local day) is accepted too. The rrule crate would read a
+/// value without `Z` in the server's own zone, so such a value is given a `Z` here and
+/// read back as the local time it was written as. Returns the rule text and whether
+/// UNTIL was a real UTC instant.
+fn until_as_utc_text(text: &str) -> (String, bool) {
+    let mut in_utc = true;
+    let parts: Vec<String> = text
         .split(';')
-        .find_map(|part| {
-            let (name, value) = part.split_once('=')?;
-            name.trim().eq_ignore_ascii_case("UNTIL").then(|| value.trim())
+        .map(|part| match part.split_once('=') {
+            Some((name, value)) if name.trim().eq_ignore_ascii_case("UNTIL") => {
+                let value = value.trim();
+                if value.ends_with(['Z', 'z']) {
+                    part.to_owned()
+                } else {
+                    in_utc = false;
+                    let value = if value.len() == 8 {
+                        format!("{value}T235959Z")
+                    } else {
+                        format!("{value}Z")
+                    };
+                    format!("{}={value}", name.trim())
+                }
+            }
+            _ => part.to_owned(),
         })
-        .unwrap_or_default();
-    if value.ends_with(['Z', 'z']) {
-        parsed.with_timezone(&tz).naive_local()
-    } else if value.len() == 8 {
-        parsed.naive_local().date().and_hms_opt(23, 59, 59).unwrap_or(parsed.naive_local())
-    } else {
-        parsed.naive_local()
-    }
+        .collect();
+    (parts.join(";"), in_utc)
 }
 
 /// How far ahead occurrences are materialised for the cross-club search.
@@ -470,7 +504,10 @@ pub fn materialize(
 ) -> (Vec<Occurrence>, DateTime<Utc>) {
     let from = now - Duration::days(SEARCH_HISTORY_DAYS);
     let until = now + Duration::days(SEARCH_HORIZON_DAYS);
-    (schedule.occurrences(capacity, overrides, from, until), until)
+    (
+        schedule.occurrences(capacity, overrides, from, until),
+        until,
+    )
 }
 
 #[cfg(test)]

@@ -12,12 +12,19 @@ pub fn required_text(field: &str, value: &str, max: usize) -> Result<String, Fie
 }
 
 /// A trimmed text of at most `max` characters; blank becomes `None`.
-pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>, FieldError> {
+pub fn optional_text(
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, FieldError> {
     let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
     if value.chars().count() > max {
-        return Err(FieldError::new(field, format!("must be at most {max} characters")));
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
     Ok(Some(value.to_owned()))
 }
@@ -37,7 +44,10 @@ pub fn email(field: &str, value: &str) -> Result<String, FieldError> {
     if plausible {
         Ok(value.to_owned())
     } else {
-        Err(FieldError::new(field, format!("{value:?} is not a valid email address")))
+        Err(FieldError::new(
+            field,
+            format!("{value:?} is not a valid email address"),
+        ))
     }
 }
 
@@ -60,7 +70,10 @@ mod tests {
 
     #[test]
     fn texts() {
-        assert_eq!(required_text("name", "  AS Bondy ", 10).unwrap(), "AS Bondy");
+        assert_eq!(
+            required_text("name", "  AS Bondy ", 10).unwrap(),
+            "AS Bondy"
+        );
         assert!(required_text("name", "  ", 10).is_err());
         assert!(optional_text("notes", Some("x".repeat(11).as_str()), 10).is_err());
         assert_eq!(optional_text("notes", Some(" "), 10).unwrap(), None);

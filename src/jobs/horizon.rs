@@ -31,7 +31,9 @@ pub async fn extend(store: &Store) -> StoreResult<usize> {
     let due_before = now + Duration::days(SEARCH_HORIZON_DAYS - SLACK_DAYS);
     let mut refreshed = 0;
     loop {
-        let due = store.sessions_materialized_before(due_before, BATCH).await?;
+        let due = store
+            .sessions_materialized_before(due_before, BATCH)
+            .await?;
         if due.is_empty() {
             return Ok(refreshed);
         }

@@ -114,12 +114,14 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             for (position, sport) in club.sports.iter().enumerate() {
-                sqlx::query("INSERT INTO club_sports (club_id, sport, position) VALUES ($1, $2, $3)")
-                    .bind(club.id)
-                    .bind(sport)
-                    .bind(position as i32)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "INSERT INTO club_sports (club_id, sport, position) VALUES ($1, $2, $3)",
+                )
+                .bind(club.id)
+                .bind(sport)
+                .bind(position as i32)
+                .execute(&mut *tx)
+                .await?;
             }
         });
         Ok(())
@@ -164,12 +166,14 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             for (position, sport) in club.sports.iter().enumerate() {
-                sqlx::query("INSERT INTO club_sports (club_id, sport, position) VALUES ($1, $2, $3)")
-                    .bind(club.id)
-                    .bind(sport)
-                    .bind(position as i32)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "INSERT INTO club_sports (club_id, sport, position) VALUES ($1, $2, $3)",
+                )
+                .bind(club.id)
+                .bind(sport)
+                .bind(position as i32)
+                .execute(&mut *tx)
+                .await?;
             }
             sqlx::query("UPDATE occurrences SET city_key = $2 WHERE club_id = $1")
                 .bind(club.id)

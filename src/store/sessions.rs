@@ -414,9 +414,12 @@ impl Store {
         });
         rows.into_iter()
             .map(|row| {
-                let key = row.occurrence_key.parse().map_err(|e: crate::domain::FieldError| {
-                    StoreError::Database(sqlx::Error::Decode(e.message.into()))
-                })?;
+                let key = row
+                    .occurrence_key
+                    .parse()
+                    .map_err(|e: crate::domain::FieldError| {
+                        StoreError::Database(sqlx::Error::Decode(e.message.into()))
+                    })?;
                 Ok(Override {
                     key,
                     cancelled: row.cancelled,
@@ -433,10 +436,11 @@ impl Store {
         &self,
         search: &OccurrenceSearch,
     ) -> StoreResult<Vec<ListedOccurrence>> {
-        let (after_start, after_session, after_key) = search
-            .after
-            .clone()
-            .unwrap_or((search.from - chrono::Duration::seconds(1), Uuid::nil(), String::new()));
+        let (after_start, after_session, after_key) = search.after.clone().unwrap_or((
+            search.from - chrono::Duration::seconds(1),
+            Uuid::nil(),
+            String::new(),
+        ));
         Ok(on_pool!(self, |pool| {
             sqlx::query_as::<_, ListedOccurrence>(
                 "SELECT o.session_id, o.occurrence_key, o.start_at, o.end_at, o.status,
@@ -471,4 +475,3 @@ impl Store {
         }))
     }
 }
-

@@ -15,7 +15,6 @@ pub struct Structure {
     pub created_at: DateTime<Utc>,
 }
 
-
 impl Store {
     pub async fn insert_structure(&self, structure: &Structure) -> StoreResult<()> {
         on_pool!(self, |pool| {

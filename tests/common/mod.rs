@@ -32,15 +32,23 @@ pub struct Answer {
 
 impl Answer {
     pub fn id(&self) -> String {
-        self.body["id"].as_str().expect("an id in the answer").to_owned()
+        self.body["id"]
+            .as_str()
+            .expect("an id in the answer")
+            .to_owned()
     }
 }
 
 async fn database_url(data: &std::path::Path) -> String {
-    match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+    match std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
         Some(server) => {
             let name = format!("es_test_{}", uuid::Uuid::new_v4().simple());
-            let mut admin = sqlx::PgConnection::connect(&server).await.expect("TEST_DATABASE_URL reachable");
+            let mut admin = sqlx::PgConnection::connect(&server)
+                .await
+                .expect("TEST_DATABASE_URL reachable");
             sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                 .execute(&mut admin)
                 .await
@@ -96,8 +104,16 @@ pub async fn spawn_app() -> TestApp {
 }
 
 impl TestApp {
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
-        let mut request = self.client.request(method, format!("{}{}", self.base, path));
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut request = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -129,7 +145,8 @@ impl TestApp {
     }
 
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> Answer {
-        self.call(Method::PATCH, path, Some(token), Some(body)).await
+        self.call(Method::PATCH, path, Some(token), Some(body))
+            .await
     }
 
     pub async fn delete(&self, path: &str, token: &str) -> Answer {
@@ -173,7 +190,12 @@ impl TestApp {
     }
 
     /// A new user's token.
-    pub async fn user(&self, role: &str, club_id: Option<&str>, structure_id: Option<&str>) -> String {
+    pub async fn user(
+        &self,
+        role: &str,
+        club_id: Option<&str>,
+        structure_id: Option<&str>,
+    ) -> String {
         let answer = self
             .post(
                 "/api/v1/users",
@@ -205,7 +227,9 @@ impl TestApp {
         if let (Some(target), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
             target.extend(extra.clone());
         }
-        let answer = self.post(&format!("/api/v1/clubs/{club_id}/sessions"), token, body).await;
+        let answer = self
+            .post(&format!("/api/v1/clubs/{club_id}/sessions"), token, body)
+            .await;
         assert_eq!(answer.status, StatusCode::CREATED, "{answer:?}");
         answer.id()
     }
@@ -214,7 +238,10 @@ impl TestApp {
 /// Asserts a problem+json answer with `status`, naming `field` when given.
 pub fn assert_problem(answer: &Answer, status: u16, field: Option<&str>) {
     assert_eq!(answer.status.as_u16(), status, "{answer:?}");
-    assert!(answer.content_type.starts_with("application/problem+json"), "{answer:?}");
+    assert!(
+        answer.content_type.starts_with("application/problem+json"),
+        "{answer:?}"
+    );
     assert_eq!(answer.body["status"], status, "{answer:?}");
     assert!(answer.body["detail"].is_string(), "{answer:?}");
     if let Some(field) = field {

@@ -1,0 +1,360 @@
+//! The service as a whole: command line, configuration, errors, accounts and clubs.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_entourage-sport");
+
+#[tokio::test]
+async fn users_create_prints_a_working_token_on_its_last_line() {
+    let data = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", data.path().join("cli.sqlite").display());
+    let migrate = Command::new(BINARY)
+        .arg("migrate")
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(migrate.status.success(), "{migrate:?}");
+    let created = Command::new(BINARY)
+        .args([
+            "users",
+            "create",
+            "--role",
+            "admin",
+            "--name",
+            "Ada Staff",
+            "--email",
+            "ada@example.org",
+        ])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{created:?}");
+    let stdout = String::from_utf8(created.stdout).unwrap();
+    let token = stdout.lines().last().unwrap().trim().to_owned();
+    assert!(token.starts_with("es_") && token.len() >= 40, "{stdout}");
+
+    let settings = entourage_sport::config::Settings {
+        database_url: url.clone(),
+        bind: "127.0.0.1:0".into(),
+        ..Default::default()
+    };
+    let config = entourage_sport::config::Config::from_settings(&settings).unwrap();
+    let service = entourage_sport::Service::build(config).await.unwrap();
+    let (address, serving) = service.bind(std::future::pending()).await.unwrap();
+    tokio::spawn(serving);
+    let me: serde_json::Value = reqwest::Client::new()
+        .get(format!("http://{address}/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["role"], "admin");
+    assert_eq!(me["email"], "ada@example.org");
+
+    let duplicate = Command::new(BINARY)
+        .args([
+            "users",
+            "create",
+            "--role",
+            "admin",
+            "--name",
+            "Ada",
+            "--email",
+            "ada@example.org",
+        ])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(!duplicate.status.success());
+    let manager_without_club = Command::new(BINARY)
+        .args([
+            "users",
+            "create",
+            "--role",
+            "club_manager",
+            "--name",
+            "Bob",
+            "--email",
+            "bob@example.org",
+        ])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(!manager_without_club.status.success());
+    assert!(String::from_utf8_lossy(&manager_without_club.stderr).contains("club_id"));
+}
+
+#[test]
+fn an_invalid_setting_stops_start_up_naming_the_variable() {
+    for (variable, value) in [
+        ("BIND", "everywhere"),
+        ("DATABASE_URL", "mysql://localhost/x"),
+        ("LOG_FORMAT", "xml"),
+        ("PUBLIC_URL", "localhost"),
+        ("SMTP_URL", "http://mail"),
+    ] {
+        let output = Command::new(BINARY)
+            .arg("migrate")
+            .env(variable, value)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{variable}: {output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(variable), "{variable}: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn health_documentation_and_error_shapes() {
+    let app = spawn_app().await;
+    let health = app.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!(health.status, StatusCode::OK);
+    assert_eq!(health.body["status"], "ok");
+
+    let spec = app.call(Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(spec.status, StatusCode::OK);
+    for path in [
+        "/api/v1/clubs",
+        "/api/v1/occurrences",
+        "/api/v1/sessions/{session_id}/occurrences/{key}",
+    ] {
+        assert!(spec.body["paths"].get(path).is_some(), "{path} documented");
+    }
+    let docs = app
+        .client
+        .get(format!("{}/docs", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(docs.status(), StatusCode::OK);
+
+    assert_problem(
+        &app.call(Method::GET, "/no/such/route", None, None).await,
+        404,
+        None,
+    );
+    assert_problem(
+        &app.call(Method::DELETE, "/healthz", None, None).await,
+        405,
+        None,
+    );
+    assert_problem(
+        &app.call(Method::GET, "/api/v1/me", None, None).await,
+        401,
+        None,
+    );
+    assert_problem(
+        &app.call(Method::GET, "/api/v1/me", Some("es_forged"), None)
+            .await,
+        401,
+        None,
+    );
+    assert_problem(
+        &app.get("/api/v1/clubs/not-a-uuid", &app.admin).await,
+        400,
+        None,
+    );
+
+    let huge = "x".repeat(1024 * 1024 + 1);
+    let too_large = app
+        .client
+        .post(format!("{}/api/v1/clubs", app.base))
+        .bearer_auth(&app.admin)
+        .header("content-type", "application/json")
+        .body(format!("{{\"name\": \"{huge}\"}}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_large.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(too_large.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/problem+json"));
+
+    let malformed = app
+        .client
+        .post(format!("{}/api/v1/clubs", app.base))
+        .bearer_auth(&app.admin)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    assert!(malformed.headers().contains_key("x-request-id"));
+}
+
+#[tokio::test]
+async fn accounts_follow_their_roles() {
+    let app = spawn_app().await;
+    let club = app.club("AS Bondy", "Bondy", &["football"]).await;
+    let structure = app.structure("Foyer Saint-Martin").await;
+    let cases = [
+        (
+            json!({"role": "club_manager", "name": "M", "email": "m@example.org"}),
+            "club_id",
+        ),
+        (
+            json!({"role": "social_worker", "name": "S", "email": "s@example.org"}),
+            "structure_id",
+        ),
+        (
+            json!({"role": "social_worker", "name": "S", "email": "s@example.org", "structure_id": structure, "club_id": club}),
+            "club_id",
+        ),
+        (
+            json!({"role": "admin", "name": "A", "email": "a@example.org", "club_id": club}),
+            "club_id",
+        ),
+        (
+            json!({"role": "club_manager", "name": "M", "email": "m@example.org", "club_id": structure}),
+            "club_id",
+        ),
+        (
+            json!({"role": "club_manager", "name": "M", "email": "not-an-email", "club_id": club}),
+            "email",
+        ),
+        (
+            json!({"role": "coach", "name": "M", "email": "m@example.org"}),
+            "role",
+        ),
+    ];
+    for (body, field) in cases {
+        let answer = app.post("/api/v1/users", &app.admin, body).await;
+        assert_problem(&answer, 422, Some(field));
+    }
+    let created = app
+        .post("/api/v1/users", &app.admin, json!({"role": "club_manager", "name": "Mo", "email": "mo@example.org", "club_id": club}))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    assert_eq!(created.body["user"]["club_id"], club.as_str());
+    let token = created.body["token"].as_str().unwrap();
+    assert!(token.len() >= 43, "at least 256 bits, base64");
+    let again = app
+        .post("/api/v1/users", &app.admin, json!({"role": "club_manager", "name": "Mo", "email": "MO@example.org", "club_id": club}))
+        .await;
+    assert_problem(&again, 409, None);
+    let listed = app.get("/api/v1/users", &app.admin).await;
+    assert!(listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|u| u.get("token").is_none()));
+}
+
+#[tokio::test]
+async fn clubs_are_listed_filtered_paged_and_patched() {
+    let app = spawn_app().await;
+    let names = [
+        "Aviron Club",
+        "Boxe Bondy",
+        "Club Yoga",
+        "Dojo Lyon",
+        "Escrime 93",
+    ];
+    let mut ids = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let city = if i % 2 == 0 { "Bondy" } else { "Lyon" };
+        let sports: &[&str] = if i < 2 {
+            &["boxe", "football"]
+        } else {
+            &["yoga"]
+        };
+        ids.push(app.club(name, city, sports).await);
+    }
+    let boxe = app.get("/api/v1/clubs?sport=BOXE", &app.admin).await;
+    let found: Vec<&str> = boxe.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(found, ["Aviron Club", "Boxe Bondy"]);
+    let lyon = app.get("/api/v1/clubs?city=lyon", &app.admin).await;
+    assert_eq!(lyon.body["items"].as_array().unwrap().len(), 2);
+
+    let first = app.get("/api/v1/clubs?limit=2", &app.admin).await;
+    assert_eq!(first.body["items"].as_array().unwrap().len(), 2);
+    let cursor = first.body["next_cursor"].as_str().unwrap();
+    let second = app
+        .get(
+            &format!("/api/v1/clubs?limit=2&cursor={cursor}"),
+            &app.admin,
+        )
+        .await;
+    let second_names: Vec<&str> = second.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(second_names, ["Club Yoga", "Dojo Lyon"]);
+    let cursor = second.body["next_cursor"].as_str().unwrap();
+    let last = app
+        .get(
+            &format!("/api/v1/clubs?limit=2&cursor={cursor}"),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(last.body["items"].as_array().unwrap().len(), 1);
+    assert!(last.body["next_cursor"].is_null());
+
+    let path = format!("/api/v1/clubs/{}", ids[0]);
+    let patched = app
+        .patch(&path, &app.admin, json!({"contact_phone": null, "sports": ["Aviron"], "partnership": {"status": "paused", "since": "2026-01-01", "notes": "hiver"}}))
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{patched:?}");
+    assert!(patched.body["contact_phone"].is_null());
+    assert_eq!(patched.body["contact_email"], "contact@club.example.org");
+    assert_eq!(patched.body["sports"], json!(["aviron"]));
+    assert_eq!(patched.body["partnership"]["status"], "paused");
+    let by_new_sport = app.get("/api/v1/clubs?sport=aviron", &app.admin).await;
+    assert_eq!(by_new_sport.body["items"].as_array().unwrap().len(), 1);
+
+    assert_problem(
+        &app.patch(&path, &app.admin, json!({"sports": []})).await,
+        422,
+        Some("sports"),
+    );
+    assert_problem(
+        &app.patch(&path, &app.admin, json!({"latitude": 95.0}))
+            .await,
+        422,
+        Some("latitude"),
+    );
+    assert_problem(
+        &app.patch(&path, &app.admin, json!({"contact_email": "nope"}))
+            .await,
+        422,
+        Some("contact_email"),
+    );
+    assert_problem(
+        &app.patch(
+            &path,
+            &app.admin,
+            json!({"partnership": {"status": "dormant"}}),
+        )
+        .await,
+        422,
+        Some("partnership.status"),
+    );
+    assert_problem(
+        &app.get(
+            "/api/v1/clubs/00000000-0000-0000-0000-000000000000",
+            &app.admin,
+        )
+        .await,
+        404,
+        None,
+    );
+}
