@@ -3,10 +3,13 @@
 pub mod auth;
 mod body;
 pub mod clubs;
+pub mod enrollments;
 pub mod error;
 pub mod health;
 pub mod occurrences;
 mod pagination;
+pub mod participants;
+pub mod roster;
 pub mod sessions;
 pub mod structures;
 pub mod users;
@@ -45,6 +48,10 @@ pub enum ApiTags {
     Sessions,
     /// Dated instances of sessions.
     Occurrences,
+    /// People followed by social workers (personal data).
+    Participants,
+    /// Places in sessions and occurrences.
+    Enrollments,
 }
 
 type Apis = (
@@ -54,6 +61,9 @@ type Apis = (
     clubs::ClubsApi,
     sessions::SessionsApi,
     occurrences::OccurrencesApi,
+    roster::RosterApi,
+    participants::ParticipantsApi,
+    enrollments::EnrollmentsApi,
 );
 
 pub fn openapi(public_url: &str) -> OpenApiService<Apis, ()> {
@@ -65,6 +75,9 @@ pub fn openapi(public_url: &str) -> OpenApiService<Apis, ()> {
             clubs::ClubsApi,
             sessions::SessionsApi,
             occurrences::OccurrencesApi,
+            roster::RosterApi,
+            participants::ParticipantsApi,
+            enrollments::EnrollmentsApi,
         ),
         "Entourage Sport",
         env!("CARGO_PKG_VERSION"),

@@ -43,7 +43,13 @@ pub struct OccurrenceView {
 }
 
 impl OccurrenceView {
-    pub fn of_session(occurrence: &Occurrence, session: &Session, club: &Club, tz: Tz) -> Self {
+    pub fn of_session(
+        occurrence: &Occurrence,
+        taken: i32,
+        session: &Session,
+        club: &Club,
+        tz: Tz,
+    ) -> Self {
         Self {
             key: occurrence.key.to_string(),
             session_id: session.id,
@@ -61,7 +67,7 @@ impl OccurrenceView {
             timezone: session.timezone.clone(),
             status: occurrence.status.as_str().to_owned(),
             capacity: occurrence.capacity,
-            places_left: places_left(occurrence.status, occurrence.capacity),
+            places_left: places_left(occurrence.status, occurrence.capacity, taken),
         }
     }
 
@@ -87,16 +93,17 @@ impl OccurrenceView {
             timezone: row.timezone,
             status: row.status,
             capacity: row.capacity,
-            places_left: places_left(status, row.capacity),
+            places_left: places_left(status, row.capacity, row.taken),
         }
     }
 }
 
-/// Places still open; every place until enrollments exist, none when cancelled.
-fn places_left(status: OccurrenceStatus, capacity: i32) -> i32 {
+/// Places still open: none when cancelled, and never below zero when a lowered
+/// capacity left the occurrence overbooked.
+fn places_left(status: OccurrenceStatus, capacity: i32, taken: i32) -> i32 {
     match status {
         OccurrenceStatus::Cancelled => 0,
-        _ => capacity,
+        _ => (capacity - taken).max(0),
     }
 }
 

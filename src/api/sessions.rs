@@ -1,3 +1,5 @@
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
@@ -297,6 +299,7 @@ impl SessionsApi {
                 &dropped,
             )
             .await?;
+        state.store.promote_waitlist(session.id, now).await?;
         let mut view = SessionView::new(session, &club);
         view.dropped_overrides = dropped.iter().map(ToString::to_string).collect();
         Ok(Json(view))
@@ -341,6 +344,10 @@ impl SessionsApi {
                 &[],
             )
             .await?;
+        state
+            .store
+            .cancel_session_enrollments(session.id, now)
+            .await?;
         Ok(Json(SessionView::new(session, &club)))
     }
 
@@ -374,10 +381,15 @@ impl SessionsApi {
             crate::clock::now(),
         )?;
         let overrides = state.store.overrides(session.id).await?;
-        let items = schedule
-            .occurrences(session.capacity, &overrides, window.from, window.to)
+        let occurrences =
+            schedule.occurrences(session.capacity, &overrides, window.from, window.to);
+        let taken = taken_places(&state, session.id, &occurrences).await?;
+        let items = occurrences
             .iter()
-            .map(|o| OccurrenceView::of_session(o, &session, &club, schedule.timezone()))
+            .map(|o| {
+                let taken = taken.get(&o.key).copied().unwrap_or_default();
+                OccurrenceView::of_session(o, taken, &session, &club, schedule.timezone())
+            })
             .collect();
         Ok(Json(OccurrenceList {
             items,
@@ -440,13 +452,52 @@ impl SessionsApi {
             )
             .await?;
         let occurrence = schedule.apply(key, session.capacity, change.as_ref());
+        let taken = taken_places(&state, session.id, std::slice::from_ref(&occurrence)).await?;
+        if occurrence.capacity > taken.get(&key).copied().unwrap_or_default() {
+            state.store.promote_waitlist(session.id, now).await?;
+        }
         Ok(Json(OccurrenceView::of_session(
             &occurrence,
+            taken.get(&key).copied().unwrap_or_default(),
             &session,
             &club,
             schedule.timezone(),
         )))
     }
+}
+
+/// Places taken in each of `occurrences`: the materialised count, or for occurrences
+/// beyond the search horizon, the confirmed series enrollments that cover them.
+async fn taken_places(
+    state: &AppState,
+    session_id: Uuid,
+    occurrences: &[crate::domain::schedule::Occurrence],
+) -> Result<HashMap<OccurrenceKey, i32>, ApiError> {
+    let (Some(first), Some(last)) = (
+        occurrences.iter().map(|o| o.key).min(),
+        occurrences.iter().map(|o| o.key).max(),
+    ) else {
+        return Ok(HashMap::new());
+    };
+    let until = OccurrenceKey::new(last.original_start() + chrono::Duration::seconds(1));
+    let mut taken: HashMap<OccurrenceKey, i32> = HashMap::new();
+    for (key, count) in state.store.taken_places(session_id, first, until).await? {
+        if let Ok(key) = key.parse() {
+            taken.insert(key, count);
+        }
+    }
+    if occurrences.iter().any(|o| !taken.contains_key(&o.key)) {
+        let series = state.store.confirmed_series_starts(session_id).await?;
+        for o in occurrences {
+            let key = o.key.to_string();
+            let covering = series
+                .iter()
+                .filter(|from| from.as_str() <= key.as_str())
+                .count();
+            taken.entry(o.key).or_insert(covering as i32);
+        }
+    }
+    Ok(taken)
 }
 
 /// The session if the caller may see it; 404 otherwise, so drafts stay unknown.
@@ -461,7 +512,11 @@ async fn visible_session(state: &AppState, caller: &Caller, id: Uuid) -> Result<
 
 /// The session if the caller may change it: 404 when they cannot even see it, 403 when
 /// they see it but it is another club's.
-async fn managed_session(state: &AppState, caller: &Caller, id: Uuid) -> Result<Session, ApiError> {
+pub async fn managed_session(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<Session, ApiError> {
     let session = visible_session(state, caller, id).await?;
     if caller.manages_club(session.club_id) {
         Ok(session)

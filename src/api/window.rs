@@ -45,7 +45,12 @@ pub fn parse(
     Ok(Window { from, to })
 }
 
-fn instant(field: &str, text: &str, tz: Tz, end_of_day: bool) -> Result<DateTime<Utc>, ApiError> {
+pub fn instant(
+    field: &str,
+    text: &str,
+    tz: Tz,
+    end_of_day: bool,
+) -> Result<DateTime<Utc>, ApiError> {
     let text = text.trim();
     if let Ok(at) = DateTime::parse_from_rfc3339(text) {
         return Ok(at.with_timezone(&Utc));

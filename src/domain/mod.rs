@@ -1,6 +1,8 @@
 //! The rules of the programme, free of I/O: unit-tested without a database.
 
 pub mod access;
+pub mod participants;
+pub mod places;
 pub mod schedule;
 pub mod validate;
 

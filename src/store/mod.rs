@@ -5,6 +5,8 @@
 //! `DateTime<Utc>`, `bool`) on both. Only migrations differ per backend.
 
 pub mod clubs;
+pub mod enrollments;
+pub mod participants;
 pub mod sessions;
 pub mod structures;
 pub mod users;

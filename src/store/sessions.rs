@@ -144,6 +144,7 @@ pub struct ListedOccurrence {
     pub end_at: DateTime<Utc>,
     pub status: String,
     pub capacity: i32,
+    pub taken: i32,
     pub club_id: Uuid,
     pub club_name: String,
     pub city: String,
@@ -188,6 +189,7 @@ macro_rules! write_occurrences {
             });
             insert.build().execute(&mut *$tx).await?;
         }
+        $crate::store::enrollments::recount_taken!($tx, session.id);
     }};
 }
 
@@ -444,7 +446,7 @@ impl Store {
         Ok(on_pool!(self, |pool| {
             sqlx::query_as::<_, ListedOccurrence>(
                 "SELECT o.session_id, o.occurrence_key, o.start_at, o.end_at, o.status,
-                    o.capacity, o.club_id, c.name AS club_name, c.city, s.title, s.sport,
+                    o.capacity, o.taken, o.club_id, c.name AS club_name, c.city, s.title, s.sport,
                     s.timezone, s.location, c.address AS club_address,
                     c.postal_code AS club_postal_code
                  FROM occurrences o
@@ -456,7 +458,7 @@ impl Store {
                    AND ($6 IS NULL OR o.sport = $6)
                    AND ($7 IS NULL OR o.city_key = $7)
                    AND ($8 IS NULL OR o.club_id = $8)
-                   AND (NOT $9 OR (o.status <> 'cancelled' AND o.capacity > 0))
+                   AND (NOT $9 OR (o.status <> 'cancelled' AND o.capacity > o.taken))
                  ORDER BY o.start_at, o.session_id, o.occurrence_key
                  LIMIT $10",
             )

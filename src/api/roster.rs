@@ -1,0 +1,109 @@
+use chrono::{DateTime, FixedOffset};
+use poem::web::Data;
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+use uuid::Uuid;
+
+use super::auth::Auth;
+use super::error::ApiError;
+use super::sessions::managed_session;
+use super::{ApiTags, AppState};
+use crate::domain::participants::roster_name;
+use crate::domain::schedule::OccurrenceKey;
+use crate::planning::schedule_of;
+
+/// Who is expected at one occurrence, as the club sees it: no contact details, no
+/// situation, no notes.
+#[derive(Object)]
+pub struct Roster {
+    pub key: String,
+    pub session_id: Uuid,
+    pub start: DateTime<FixedOffset>,
+    /// `scheduled`, `moved` or `cancelled`.
+    pub status: String,
+    pub capacity: i32,
+    pub confirmed: i32,
+    /// More confirmed than places (after a capacity was lowered): nobody was dropped.
+    pub overbooked: bool,
+    pub participants: Vec<RosterLine>,
+}
+
+#[derive(Object)]
+pub struct RosterLine {
+    pub enrollment_id: Uuid,
+    pub participant_id: Uuid,
+    pub first_name: String,
+    /// The last name's initial only.
+    pub last_name_initial: String,
+    /// The participant's door code.
+    pub code: String,
+    /// `confirmed` or `waitlisted`.
+    pub status: String,
+    /// `series` or `occurrence`.
+    pub scope: String,
+}
+
+pub struct RosterApi;
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Occurrences")]
+impl RosterApi {
+    /// Who is expected at an occurrence: the club's manager, or admin.
+    #[oai(
+        path = "/sessions/:session_id/occurrences/:key/roster",
+        method = "get",
+        operation_id = "get_roster"
+    )]
+    async fn roster(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        session_id: Path<Uuid>,
+        key: Path<String>,
+    ) -> Result<Json<Roster>, ApiError> {
+        let session = managed_session(&state, &auth.0, session_id.0).await?;
+        let schedule = schedule_of(&session)?;
+        let key: OccurrenceKey = key
+            .0
+            .parse()
+            .ok()
+            .filter(|key| schedule.has_occurrence(*key))
+            .ok_or(ApiError::NotFound("occurrence"))?;
+        let overrides = state.store.overrides(session.id).await?;
+        let occurrence = schedule.apply(
+            key,
+            session.capacity,
+            overrides.iter().find(|o| o.key == key),
+        );
+        let entries = state.store.roster(session.id, key).await?;
+        let confirmed = entries.iter().filter(|e| e.status == "confirmed").count() as i32;
+        let participants = entries
+            .into_iter()
+            .map(|e| {
+                let (first_name, last_name_initial) = roster_name(&e.first_name, &e.last_name);
+                RosterLine {
+                    enrollment_id: e.enrollment_id,
+                    participant_id: e.participant_id,
+                    first_name,
+                    last_name_initial,
+                    code: e.code,
+                    status: e.status,
+                    scope: e.scope,
+                }
+            })
+            .collect();
+        Ok(Json(Roster {
+            key: key.to_string(),
+            session_id: session.id,
+            start: occurrence
+                .start
+                .with_timezone(&schedule.timezone())
+                .fixed_offset(),
+            status: occurrence.status.as_str().to_owned(),
+            capacity: occurrence.capacity,
+            confirmed,
+            overbooked: confirmed > occurrence.capacity,
+            participants,
+        }))
+    }
+}
