@@ -118,7 +118,9 @@ impl EnrollmentsApi {
         let overrides = state.store.overrides(session.id).await?;
         let (scope, from_key, range) = match body.occurrence_key.as_deref() {
             Some(key) => {
-                let key: OccurrenceKey = key.parse()?;
+                let key: OccurrenceKey = key.parse().map_err(|e: crate::domain::FieldError| {
+                    ApiError::invalid("occurrence_key", e.message)
+                })?;
                 let occurrence = schedule.apply(
                     key,
                     session.capacity,
@@ -176,7 +178,9 @@ impl EnrollmentsApi {
             })
             .await?;
         match outcome {
-            EnrollOutcome::Created(placed) => Ok(EnrollmentCreated::Created(Json((*placed).into()))),
+            EnrollOutcome::Created(placed) => {
+                Ok(EnrollmentCreated::Created(Json((*placed).into())))
+            }
             EnrollOutcome::Replayed { body, .. } => {
                 let value = serde_json::from_str(&body).ok();
                 let view = EnrollmentView::parse_from_json(value).map_err(|e| {
