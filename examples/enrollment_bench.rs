@@ -123,9 +123,10 @@ async fn main() {
         .pool_max_idle_per_host(256)
         .build()
         .unwrap();
-    let post = |path: String, token: String, body: serde_json::Value| {
-        let client = client.clone();
-        let base = base.clone();
+    let (post_client, post_base) = (client.clone(), base.clone());
+    let post = move |path: String, token: String, body: serde_json::Value| {
+        let client = post_client.clone();
+        let base = post_base.clone();
         async move {
             let response = client
                 .post(format!("{base}{path}"))
