@@ -8,12 +8,11 @@ use uuid::Uuid;
 
 use super::auth::Auth;
 use super::error::ApiError;
-use super::sessions::club_location;
 use super::{pagination, window, ApiTags, AppState};
 use crate::domain::schedule::{
     Occurrence, OccurrenceStatus, SEARCH_HISTORY_DAYS, SEARCH_HORIZON_DAYS,
 };
-use crate::store::clubs::Club;
+use crate::store::clubs::{address_line, Club};
 use crate::store::sessions::{ListedOccurrence, OccurrenceSearch, Session};
 
 /// Zone for reading date-only `from`/`to` in the cross-club search.
@@ -61,7 +60,7 @@ impl OccurrenceView {
             location: session
                 .location
                 .clone()
-                .unwrap_or_else(|| club_location(club)),
+                .unwrap_or_else(|| club.address_line()),
             start: local(occurrence.start, tz),
             end: local(occurrence.end, tz),
             timezone: session.timezone.clone(),
@@ -82,10 +81,7 @@ impl OccurrenceView {
             title: row.title,
             sport: row.sport,
             location: row.location.unwrap_or_else(|| {
-                format!(
-                    "{}, {} {}",
-                    row.club_address, row.club_postal_code, row.city
-                )
+                address_line(&row.club_address, &row.club_postal_code, &row.city)
             }),
             city: row.city,
             start: local(row.start_at, tz),

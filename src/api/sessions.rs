@@ -85,7 +85,7 @@ impl SessionView {
             sport: s.sport,
             description: s.description,
             level: s.level,
-            location: s.location.unwrap_or_else(|| club_location(club)),
+            location: s.location.unwrap_or_else(|| club.address_line()),
             timezone: s.timezone,
             start: s.start_local,
             duration_minutes: s.duration_minutes,
@@ -103,10 +103,6 @@ impl SessionView {
             updated_at: s.updated_at,
         }
     }
-}
-
-pub fn club_location(club: &Club) -> String {
-    format!("{}, {} {}", club.address, club.postal_code, club.city)
 }
 
 #[derive(Object)]

@@ -27,6 +27,17 @@ pub struct Club {
     pub updated_at: DateTime<Utc>,
 }
 
+/// How a club's address reads on one line.
+pub fn address_line(address: &str, postal_code: &str, city: &str) -> String {
+    format!("{address}, {postal_code} {city}")
+}
+
+impl Club {
+    pub fn address_line(&self) -> String {
+        address_line(&self.address, &self.postal_code, &self.city)
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct ClubRow {
     id: Uuid,
@@ -83,6 +94,20 @@ pub struct ClubFilter {
     pub limit: i64,
 }
 
+/// Writes the club's sports, the list the `sport` filter reads.
+macro_rules! insert_sports {
+    ($tx:ident, $club:expr) => {
+        for (position, sport) in $club.sports.iter().enumerate() {
+            sqlx::query("INSERT INTO club_sports (club_id, sport, position) VALUES ($1, $2, $3)")
+                .bind($club.id)
+                .bind(sport)
+                .bind(position as i32)
+                .execute(&mut *$tx)
+                .await?;
+        }
+    };
+}
+
 impl Store {
     pub async fn insert_club(&self, club: &Club) -> StoreResult<()> {
         transaction!(self, |tx| {
@@ -113,16 +138,7 @@ impl Store {
             .bind(club.updated_at)
             .execute(&mut *tx)
             .await?;
-            for (position, sport) in club.sports.iter().enumerate() {
-                sqlx::query(
-                    "INSERT INTO club_sports (club_id, sport, position) VALUES ($1, $2, $3)",
-                )
-                .bind(club.id)
-                .bind(sport)
-                .bind(position as i32)
-                .execute(&mut *tx)
-                .await?;
-            }
+            insert_sports!(tx, club);
         });
         Ok(())
     }
@@ -165,16 +181,7 @@ impl Store {
                 .bind(club.id)
                 .execute(&mut *tx)
                 .await?;
-            for (position, sport) in club.sports.iter().enumerate() {
-                sqlx::query(
-                    "INSERT INTO club_sports (club_id, sport, position) VALUES ($1, $2, $3)",
-                )
-                .bind(club.id)
-                .bind(sport)
-                .bind(position as i32)
-                .execute(&mut *tx)
-                .await?;
-            }
+            insert_sports!(tx, club);
             sqlx::query("UPDATE occurrences SET city_key = $2 WHERE club_id = $1")
                 .bind(club.id)
                 .bind(search_key(&club.city))
