@@ -281,7 +281,7 @@ async fn overbooked_occurrences(store: &Store) -> i64 {
           AND ((e.scope = 'series' AND e.from_key <= o.occurrence_key)
             OR (e.scope = 'occurrence' AND e.occurrence_key = o.occurrence_key)))";
     match store {
-        Store::Sqlite(pool) => sqlx::query_scalar(SQL).fetch_one(pool).await.unwrap(),
+        Store::Sqlite { pool, .. } => sqlx::query_scalar(SQL).fetch_one(pool).await.unwrap(),
         Store::Postgres(pool) => sqlx::query_scalar(SQL).fetch_one(pool).await.unwrap(),
     }
 }

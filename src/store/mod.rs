@@ -13,6 +13,7 @@ pub mod users;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -56,7 +57,13 @@ pub(crate) fn conflict_on_unique(message: &str) -> impl FnOnce(sqlx::Error) -> S
 /// The database behind the service.
 #[derive(Clone, Debug)]
 pub enum Store {
-    Sqlite(SqlitePool),
+    Sqlite {
+        pool: SqlitePool,
+        /// SQLite has one writer. Write transactions queue here, in the process, rather
+        /// than in SQLite's busy handler, which sleeps in growing steps and wastes the
+        /// time the lock is free.
+        writer: Arc<tokio::sync::Mutex<()>>,
+    },
     Postgres(PgPool),
 }
 
@@ -64,12 +71,29 @@ pub enum Store {
 macro_rules! on_pool {
     ($store:expr, |$pool:ident| $body:expr) => {
         match $store {
-            $crate::store::Store::Sqlite($pool) => $body,
+            $crate::store::Store::Sqlite { pool: $pool, .. } => $body,
             $crate::store::Store::Postgres($pool) => $body,
         }
     };
 }
 pub(crate) use on_pool;
+
+/// Like [`on_pool!`], for a single write statement: on SQLite it waits for the writer.
+macro_rules! on_writer {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match $store {
+            $crate::store::Store::Sqlite {
+                pool: $pool,
+                writer,
+            } => {
+                let _writing = writer.lock().await;
+                $body
+            }
+            $crate::store::Store::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_writer;
 
 /// Runs `$body` in a write transaction bound to `$tx`, committed when the body succeeds
 /// and rolled back when it returns early. SQLite takes its write lock up front
@@ -77,7 +101,8 @@ pub(crate) use on_pool;
 macro_rules! transaction {
     ($store:expr, |$tx:ident| $body:block) => {
         match $store {
-            $crate::store::Store::Sqlite(pool) => {
+            $crate::store::Store::Sqlite { pool, writer } => {
+                let _writing = writer.lock().await;
                 let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 let output = $body;
                 $tx.commit().await?;
@@ -129,12 +154,15 @@ impl Store {
             .max_connections(8)
             .connect_with(options)
             .await?;
-        Ok(Self::Sqlite(pool))
+        Ok(Self::Sqlite {
+            pool,
+            writer: Arc::default(),
+        })
     }
 
     pub async fn migrate(&self) -> StoreResult<()> {
         match self {
-            Self::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Self::Sqlite { pool, .. } => SQLITE_MIGRATIONS.run(pool).await?,
             Self::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
@@ -150,7 +178,7 @@ impl Store {
 
     pub fn backend(&self) -> &'static str {
         match self {
-            Self::Sqlite(_) => "sqlite",
+            Self::Sqlite { .. } => "sqlite",
             Self::Postgres(_) => "postgres",
         }
     }

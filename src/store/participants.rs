@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::enrollments::release_and_promote;
-use super::{conflict_on_unique, on_pool, transaction, Store, StoreError, StoreResult};
+use super::{conflict_on_unique, on_pool, on_writer, transaction, Store, StoreError, StoreResult};
 use crate::domain::participants::ERASED_NAME;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -43,7 +43,7 @@ fn search_name(p: &Participant) -> String {
 
 impl Store {
     pub async fn insert_participant(&self, p: &Participant) -> StoreResult<()> {
-        on_pool!(self, |pool| {
+        on_writer!(self, |pool| {
             sqlx::query(
                 "INSERT INTO participants (id, structure_id, referrer_id, code, first_name,
                     last_name, search_name, email, phone, language, birth_year, situation,
@@ -75,7 +75,7 @@ impl Store {
     }
 
     pub async fn update_participant(&self, p: &Participant) -> StoreResult<()> {
-        let changed = on_pool!(self, |pool| {
+        let changed = on_writer!(self, |pool| {
             sqlx::query(
                 "UPDATE participants SET first_name = $2, last_name = $3, search_name = $4,
                     email = $5, phone = $6, language = $7, birth_year = $8, situation = $9,

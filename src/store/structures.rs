@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{on_pool, Store, StoreError, StoreResult};
+use super::{on_pool, on_writer, Store, StoreError, StoreResult};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Structure {
@@ -17,7 +17,7 @@ pub struct Structure {
 
 impl Store {
     pub async fn insert_structure(&self, structure: &Structure) -> StoreResult<()> {
-        on_pool!(self, |pool| {
+        on_writer!(self, |pool| {
             sqlx::query(
                 "INSERT INTO structures (id, name, kind, city, contact_email, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6)",

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{conflict_on_unique, on_pool, Store, StoreError, StoreResult};
+use super::{conflict_on_unique, on_pool, on_writer, Store, StoreError, StoreResult};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct User {
@@ -19,7 +19,7 @@ pub struct User {
 
 impl Store {
     pub async fn insert_user(&self, user: &User, token_hash: &str) -> StoreResult<()> {
-        on_pool!(self, |pool| {
+        on_writer!(self, |pool| {
             sqlx::query(
                 "INSERT INTO users (id, role, name, email, club_id, structure_id, token_hash,
                                     disabled, created_at, token_rotated_at)
@@ -87,7 +87,7 @@ impl Store {
     }
 
     pub async fn set_user_disabled(&self, id: Uuid, disabled: bool) -> StoreResult<()> {
-        let changed = on_pool!(self, |pool| {
+        let changed = on_writer!(self, |pool| {
             sqlx::query("UPDATE users SET disabled = $2 WHERE id = $1")
                 .bind(id)
                 .bind(disabled)
@@ -108,7 +108,7 @@ impl Store {
         token_hash: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let changed = on_pool!(self, |pool| {
+        let changed = on_writer!(self, |pool| {
             sqlx::query("UPDATE users SET token_hash = $2, token_rotated_at = $3 WHERE id = $1")
                 .bind(id)
                 .bind(token_hash)
