@@ -91,6 +91,13 @@ where
 #[tokio::main]
 async fn main() {
     let args = args();
+    // BENCH_LOG=sqlx=debug shows each statement with its duration.
+    if let Ok(filter) = std::env::var("BENCH_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let data = tempfile::tempdir().expect("temporary folder");
     let database_url = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| format!("sqlite://{}", data.path().join("bench.sqlite").display()));

@@ -99,22 +99,28 @@ pub fn series_start(
     closes_hours_before: i32,
     now: DateTime<Utc>,
 ) -> Result<OccurrenceKey, FieldError> {
-    let horizon = not_before.max(now) + Duration::weeks(SERIES_CHECK_WEEKS * 2);
-    schedule
-        .occurrences(capacity, overrides, not_before, horizon)
-        .into_iter()
-        .find(|o| {
-            o.key.original_start() >= not_before
-                && o.status != OccurrenceStatus::Cancelled
-                && now < closes_at(o.start, closes_hours_before)
-        })
-        .map(|o| o.key)
-        .ok_or_else(|| {
-            FieldError::new(
-                "session_id",
-                "this session has no upcoming occurrence open for enrollment",
-            )
-        })
+    // Look a few weeks at a time: the next open occurrence is nearly always close.
+    let mut window_start = not_before;
+    let last = not_before.max(now) + Duration::weeks(SERIES_CHECK_WEEKS * 2);
+    while window_start < last {
+        let window_end = window_start + Duration::weeks(5);
+        let found = schedule
+            .occurrences(capacity, overrides, window_start, window_end)
+            .into_iter()
+            .find(|o| {
+                o.key.original_start() >= not_before
+                    && o.status != OccurrenceStatus::Cancelled
+                    && now < closes_at(o.start, closes_hours_before)
+            });
+        if let Some(occurrence) = found {
+            return Ok(occurrence.key);
+        }
+        window_start = window_end;
+    }
+    Err(FieldError::new(
+        "session_id",
+        "this session has no upcoming occurrence open for enrollment",
+    ))
 }
 
 /// Whether a request fits: none of the occurrences it needs is full.

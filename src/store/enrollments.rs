@@ -255,24 +255,27 @@ impl Store {
                     });
                 }
             }
-            let existing = sqlx::query_scalar::<_, Uuid>(
-                "SELECT id FROM enrollments
-                 WHERE participant_id = $1 AND session_id = $2 AND status <> 'cancelled'",
+            // One round trip for the three facts the decision needs.
+            let (existing, full, queue_seq, waiting) = sqlx::query_as::<_, (Option<Uuid>, i64, i64, i64)>(
+                "SELECT
+                    (SELECT id FROM enrollments
+                     WHERE participant_id = $1 AND session_id = $2 AND status <> 'cancelled'),
+                    (SELECT COUNT(*) FROM occurrences
+                     WHERE session_id = $2 AND occurrence_key >= $3 AND occurrence_key < $4
+                       AND status <> 'cancelled' AND taken >= capacity),
+                    (SELECT COALESCE(MAX(queue_seq), 0) + 1 FROM enrollments WHERE session_id = $2),
+                    (SELECT COUNT(*) FROM enrollments WHERE session_id = $2 AND status = 'waitlisted')",
             )
             .bind(new.participant_id)
             .bind(new.session_id)
-            .fetch_optional(&mut *tx)
+            .bind(new.range.from.to_string())
+            .bind(new.range.until.to_string())
+            .fetch_one(&mut *tx)
             .await?;
             if let Some(existing) = existing {
                 return Ok(EnrollOutcome::AlreadyEnrolled(existing));
             }
-            let confirmed = fits(full_occurrences!(tx, new.session_id, new.range));
-            let queue_seq = sqlx::query_scalar::<_, i64>(
-                "SELECT COALESCE(MAX(queue_seq), 0) + 1 FROM enrollments WHERE session_id = $1",
-            )
-            .bind(new.session_id)
-            .fetch_one(&mut *tx)
-            .await?;
+            let confirmed = fits(full);
             let occurrence_key = (new.scope == Scope::Occurrence).then(|| new.from_key.to_string());
             let enrollment = sqlx::query_as::<_, Enrollment>(
                 "INSERT INTO enrollments (id, participant_id, session_id, structure_id, scope,
@@ -305,16 +308,8 @@ impl Store {
                 );
                 None
             } else {
-                Some(
-                    sqlx::query_scalar::<_, i64>(
-                        "SELECT COUNT(*) FROM enrollments
-                         WHERE session_id = $1 AND status = 'waitlisted' AND queue_seq <= $2",
-                    )
-                    .bind(new.session_id)
-                    .bind(queue_seq)
-                    .fetch_one(&mut *tx)
-                    .await?,
-                )
+                // The queue is locked: the newcomer goes behind everyone waiting.
+                Some(waiting + 1)
             };
             let placed = Placed {
                 enrollment,

@@ -150,8 +150,11 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        // A local file cannot drop a connection: skip the ping sqlx sends by default
+        // before lending one, a round trip to the connection's thread for every query.
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            .test_before_acquire(false)
             .connect_with(options)
             .await?;
         Ok(Self::Sqlite {
