@@ -433,7 +433,8 @@ impl Store {
             .collect()
     }
 
-    /// Published occurrences across clubs, sorted by start, one page at a time.
+    /// Published occurrences across clubs, sorted by start, one page at a time. Only the
+    /// filters given are written into the SQL, so each can use its own index.
     pub async fn search_occurrences(
         &self,
         search: &OccurrenceSearch,
@@ -444,36 +445,46 @@ impl Store {
             String::new(),
         ));
         Ok(on_pool!(self, |pool| {
-            sqlx::query_as::<_, ListedOccurrence>(
+            let mut query = sqlx::QueryBuilder::new(
                 "SELECT o.session_id, o.occurrence_key, o.start_at, o.end_at, o.status,
-                    o.capacity, o.taken, o.club_id, c.name AS club_name, c.city, s.title, s.sport,
-                    s.timezone, s.location, c.address AS club_address,
+                    o.capacity, o.taken, o.club_id, c.name AS club_name, c.city, s.title,
+                    s.sport, s.timezone, s.location, c.address AS club_address,
                     c.postal_code AS club_postal_code
                  FROM occurrences o
                  JOIN sessions s ON s.id = o.session_id
                  JOIN clubs c ON c.id = o.club_id
-                 WHERE o.listed
-                   AND o.start_at >= $1 AND o.start_at < $2
-                   AND (o.start_at, o.session_id, o.occurrence_key) > ($3, $4, $5)
-                   AND ($6 IS NULL OR o.sport = $6)
-                   AND ($7 IS NULL OR o.city_key = $7)
-                   AND ($8 IS NULL OR o.club_id = $8)
-                   AND (NOT $9 OR (o.status <> 'cancelled' AND o.capacity > o.taken))
-                 ORDER BY o.start_at, o.session_id, o.occurrence_key
-                 LIMIT $10",
-            )
-            .bind(search.from)
-            .bind(search.to)
-            .bind(after_start)
-            .bind(after_session)
-            .bind(after_key)
-            .bind(search.sport.as_deref().map(search_key))
-            .bind(search.city.as_deref().map(search_key))
-            .bind(search.club_id)
-            .bind(search.with_places)
-            .bind(search.limit)
-            .fetch_all(pool)
-            .await?
+                 WHERE o.listed AND o.start_at >= ",
+            );
+            query
+                .push_bind(search.from)
+                .push(" AND o.start_at < ")
+                .push_bind(search.to)
+                .push(" AND (o.start_at, o.session_id, o.occurrence_key) > (")
+                .push_bind(after_start)
+                .push(", ")
+                .push_bind(after_session)
+                .push(", ")
+                .push_bind(after_key.clone())
+                .push(")");
+            if let Some(sport) = &search.sport {
+                query.push(" AND o.sport = ").push_bind(search_key(sport));
+            }
+            if let Some(city) = &search.city {
+                query.push(" AND o.city_key = ").push_bind(search_key(city));
+            }
+            if let Some(club_id) = search.club_id {
+                query.push(" AND o.club_id = ").push_bind(club_id);
+            }
+            if search.with_places {
+                query.push(" AND o.status <> 'cancelled' AND o.capacity > o.taken");
+            }
+            query
+                .push(" ORDER BY o.start_at, o.session_id, o.occurrence_key LIMIT ")
+                .push_bind(search.limit);
+            query
+                .build_query_as::<ListedOccurrence>()
+                .fetch_all(pool)
+                .await?
         }))
     }
 }
