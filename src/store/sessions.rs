@@ -455,8 +455,10 @@ impl Store {
                  JOIN clubs c ON c.id = o.club_id
                  WHERE o.listed AND o.start_at >= ",
             );
+            // Start the index walk at the cursor, not at the window's start, so a deep
+            // page costs what the first one does.
             query
-                .push_bind(search.from)
+                .push_bind(after_start.max(search.from))
                 .push(" AND o.start_at < ")
                 .push_bind(search.to)
                 .push(" AND (o.start_at, o.session_id, o.occurrence_key) > (")
@@ -481,8 +483,11 @@ impl Store {
             query
                 .push(" ORDER BY o.start_at, o.session_id, o.occurrence_key LIMIT ")
                 .push_bind(search.limit);
+            // Not prepared: PostgreSQL would move to a generic plan after five runs and
+            // read the whole window instead of the index in order.
             query
                 .build_query_as::<ListedOccurrence>()
+                .persistent(false)
                 .fetch_all(pool)
                 .await?
         }))
