@@ -7,10 +7,9 @@ use uuid::Uuid;
 
 use super::auth::Auth;
 use super::error::ApiError;
-use super::sessions::managed_session;
+use super::sessions::{existing_occurrence, managed_session};
 use super::{ApiTags, AppState};
 use crate::domain::participants::roster_name;
-use crate::domain::schedule::OccurrenceKey;
 use crate::planning::schedule_of;
 
 /// Who is expected at one occurrence, as the club sees it: no contact details, no
@@ -63,12 +62,7 @@ impl RosterApi {
     ) -> Result<Json<Roster>, ApiError> {
         let session = managed_session(&state, &auth.0, session_id.0).await?;
         let schedule = schedule_of(&session)?;
-        let key: OccurrenceKey = key
-            .0
-            .parse()
-            .ok()
-            .filter(|key| schedule.has_occurrence(*key))
-            .ok_or(ApiError::NotFound("occurrence"))?;
+        let key = existing_occurrence(&schedule, &key.0)?;
         let overrides = state.store.overrides(session.id).await?;
         let occurrence = schedule.apply(
             key,

@@ -415,12 +415,7 @@ impl SessionsApi {
             ));
         }
         let schedule = schedule_of(&session)?;
-        let key: OccurrenceKey = key
-            .0
-            .parse()
-            .ok()
-            .filter(|key| schedule.has_occurrence(*key))
-            .ok_or(ApiError::NotFound("occurrence"))?;
+        let key = existing_occurrence(&schedule, &key.0)?;
         let now = crate::clock::now();
         let mut overrides = state.store.overrides(session.id).await?;
         let current = overrides.iter().find(|o| o.key == key).cloned();
@@ -494,6 +489,14 @@ async fn taken_places(
         }
     }
     Ok(taken)
+}
+
+/// The key in a path, if the session's rule produces that occurrence; 404 otherwise.
+pub fn existing_occurrence(schedule: &Schedule, raw: &str) -> Result<OccurrenceKey, ApiError> {
+    raw.parse()
+        .ok()
+        .filter(|key| schedule.has_occurrence(*key))
+        .ok_or(ApiError::NotFound("occurrence"))
 }
 
 /// The session if the caller may see it; 404 otherwise, so drafts stay unknown.
