@@ -46,6 +46,15 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// A write that had to change exactly the row it named: none changed means not found.
+pub(crate) fn touched(rows_affected: u64) -> StoreResult<()> {
+    if rows_affected == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
 /// Maps a unique-constraint violation to [`StoreError::Conflict`] with `message`.
 pub(crate) fn conflict_on_unique(message: &str) -> impl FnOnce(sqlx::Error) -> StoreError + '_ {
     move |error| match error.as_database_error() {

@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::enrollments::release_and_promote;
-use super::{conflict_on_unique, on_pool, on_writer, transaction, Store, StoreError, StoreResult};
+use super::{
+    conflict_on_unique, on_pool, on_writer, touched, transaction, Store, StoreError, StoreResult,
+};
 use crate::domain::participants::ERASED_NAME;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -98,10 +100,7 @@ impl Store {
             .await?
             .rows_affected()
         });
-        if changed == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        touched(changed)
     }
 
     /// A participant whose data has not been erased.

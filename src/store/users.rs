@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{conflict_on_unique, on_pool, on_writer, Store, StoreError, StoreResult};
+use super::{conflict_on_unique, on_pool, on_writer, touched, Store, StoreError, StoreResult};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct User {
@@ -95,10 +95,7 @@ impl Store {
                 .await?
                 .rows_affected()
         });
-        if changed == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        touched(changed)
     }
 
     /// Replaces the user's token; the old one stops working at once.
@@ -117,9 +114,6 @@ impl Store {
                 .await?
                 .rows_affected()
         });
-        if changed == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        touched(changed)
     }
 }
