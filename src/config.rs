@@ -29,9 +29,28 @@ pub struct Settings {
     #[arg(
         long,
         env = "MAIL_FROM",
-        default_value = "Entourage Sport <no-reply@localhost>"
+        default_value = "Séances sport <no-reply@localhost>"
     )]
     pub mail_from: String,
+    /// Organizer address written in calendar invitations (default: MAIL_FROM's address).
+    #[arg(long, env = "MAIL_ORGANIZER")]
+    pub mail_organizer: Option<String>,
+    /// At most this many emails to one address in an hour; more wait, none is dropped.
+    #[arg(long, env = "MAIL_HOURLY_LIMIT", default_value_t = 20)]
+    pub mail_hourly_limit: u32,
+    /// Key signing RSVP links (32 characters or more). Unset with SQLite: generated on
+    /// first start and kept under DATA_DIR; PostgreSQL instances must share one.
+    #[arg(long, env = "SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+    /// How long a worker keeps a claimed email before another may take it over.
+    #[arg(long, env = "MAIL_LEASE_SECONDS", default_value_t = 300)]
+    pub mail_lease_seconds: u64,
+    /// How often an idle worker looks at the outbox, in milliseconds.
+    #[arg(long, env = "MAIL_POLL_MILLIS", default_value_t = 2000)]
+    pub mail_poll_millis: u64,
+    /// Folder of the email templates (`fr/`, `en/`).
+    #[arg(long, env = "TEMPLATES_DIR", default_value = "./email-templates")]
+    pub templates_dir: PathBuf,
     /// Log lines as `text` or `json`.
     #[arg(long, env = "LOG_FORMAT", default_value = "text")]
     pub log_format: String,
@@ -47,7 +66,13 @@ impl Default for Settings {
             bind: "127.0.0.1:8080".into(),
             public_url: None,
             smtp_url: None,
-            mail_from: "Entourage Sport <no-reply@localhost>".into(),
+            mail_from: "Séances sport <no-reply@localhost>".into(),
+            mail_organizer: None,
+            mail_hourly_limit: 20,
+            secret_key: None,
+            templates_dir: PathBuf::from("./email-templates"),
+            mail_lease_seconds: 300,
+            mail_poll_millis: 2000,
             log_format: "text".into(),
             data_dir: PathBuf::from("./data"),
         }
@@ -74,8 +99,40 @@ pub struct Config {
     pub public_url: String,
     pub smtp_url: Option<String>,
     pub mail_from: String,
+    pub mail_organizer: Option<String>,
+    pub mail_hourly_limit: u32,
+    pub secret_key: Option<String>,
+    pub templates_dir: PathBuf,
     pub log_format: LogFormat,
     pub data_dir: PathBuf,
+    /// Timing of the background work (shorter in tests).
+    pub jobs: JobTiming,
+}
+
+/// How often background work looks for something to do.
+#[derive(Debug, Clone)]
+pub struct JobTiming {
+    /// Between two looks at the outbox when it was empty.
+    pub mail_poll: std::time::Duration,
+    /// Between two looks for reminders falling due.
+    pub reminder_scan: std::time::Duration,
+    /// Base of the exponential backoff between delivery attempts.
+    pub retry_base: std::time::Duration,
+    pub max_attempts: i32,
+    /// How long a claimed message stays with its worker before others may take it.
+    pub lease: std::time::Duration,
+}
+
+impl Default for JobTiming {
+    fn default() -> Self {
+        Self {
+            mail_poll: std::time::Duration::from_secs(2),
+            reminder_scan: std::time::Duration::from_secs(60),
+            retry_base: std::time::Duration::from_secs(30),
+            max_attempts: 8,
+            lease: std::time::Duration::from_secs(300),
+        }
+    }
 }
 
 /// A setting that cannot be used, with the variable that holds it.
@@ -122,6 +179,39 @@ impl Config {
                 format!("{mail_from:?} is not a mailbox such as \"Entourage Sport <no-reply@example.org>\""),
             ));
         }
+        let mail_organizer = settings
+            .mail_organizer
+            .as_deref()
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(|o| {
+                if o.contains('@') {
+                    Ok(o.to_owned())
+                } else {
+                    Err(invalid(
+                        "MAIL_ORGANIZER",
+                        format!("{o:?} is not an email address"),
+                    ))
+                }
+            })
+            .transpose()?;
+        if settings.mail_hourly_limit == 0 {
+            return Err(invalid("MAIL_HOURLY_LIMIT", "must be at least 1"));
+        }
+        let secret_key = settings
+            .secret_key
+            .as_deref()
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(|k| {
+                if k.len() >= 32 {
+                    Ok(k.to_owned())
+                } else {
+                    Err(invalid("SECRET_KEY", "must be at least 32 characters long"))
+                }
+            })
+            .transpose()?;
+        let database = parse_database_url(&settings.database_url)?;
         let log_format = match settings.log_format.trim().to_ascii_lowercase().as_str() {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
@@ -133,13 +223,22 @@ impl Config {
             }
         };
         Ok(Self {
-            database: parse_database_url(&settings.database_url)?,
+            database,
             bind,
             public_url,
             smtp_url,
             mail_from: mail_from.to_owned(),
+            mail_organizer,
+            mail_hourly_limit: settings.mail_hourly_limit,
+            secret_key,
+            templates_dir: settings.templates_dir.clone(),
             log_format,
             data_dir: settings.data_dir.clone(),
+            jobs: JobTiming {
+                mail_poll: std::time::Duration::from_millis(settings.mail_poll_millis.max(10)),
+                lease: std::time::Duration::from_secs(settings.mail_lease_seconds.max(1)),
+                ..JobTiming::default()
+            },
         })
     }
 }
@@ -225,5 +324,11 @@ mod tests {
         assert_eq!(bad(|s| s.smtp_url = Some("http://x".into())), "SMTP_URL");
         assert_eq!(bad(|s| s.log_format = "xml".into()), "LOG_FORMAT");
         assert_eq!(bad(|s| s.mail_from = "nobody".into()), "MAIL_FROM");
+        assert_eq!(bad(|s| s.secret_key = Some("short".into())), "SECRET_KEY");
+        assert_eq!(bad(|s| s.mail_hourly_limit = 0), "MAIL_HOURLY_LIMIT");
+        assert_eq!(
+            bad(|s| s.mail_organizer = Some("x".into())),
+            "MAIL_ORGANIZER"
+        );
     }
 }

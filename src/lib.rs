@@ -10,7 +10,9 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod jobs;
+pub mod mail;
 pub mod planning;
+pub mod secret;
 pub mod store;
 
 use std::sync::Arc;
@@ -21,7 +23,20 @@ use poem::Server;
 
 use crate::api::AppState;
 use crate::config::Config;
+use crate::domain::rsvp::Signer;
+use crate::mail::Mailer;
 use crate::store::Store;
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("{0}")]
+    Store(#[from] store::StoreError),
+    #[error("{0}")]
+    Mail(#[from] mail::MailSetupError),
+    #[error("{0}")]
+    Secret(#[from] secret::SecretError),
+}
 
 /// A connected, migrated service, ready to serve.
 pub struct Service {
@@ -30,13 +45,18 @@ pub struct Service {
 
 impl Service {
     /// Connects to the database and applies pending migrations.
-    pub async fn build(config: Config) -> Result<Self, store::StoreError> {
+    /// Loads the email templates and the signing key first: a broken template or a
+    /// missing key stops start-up before anything else happens.
+    pub async fn build(config: Config) -> Result<Self, BuildError> {
+        let key = secret::signing_key(&config)?;
+        let mailer = Mailer::new(&config, Signer::new(&key))?;
         let store = Store::connect(&config.database).await?;
         store.migrate().await?;
         Ok(Self {
             state: AppState {
                 store,
                 config: Arc::new(config),
+                mailer: Arc::new(mailer),
             },
         })
     }
@@ -58,14 +78,14 @@ impl Service {
             .first()
             .and_then(|a| a.as_socket_addr().copied())
             .ok_or_else(|| std::io::Error::other("listener has no socket address"))?;
-        let jobs = jobs::spawn(self.state.store.clone());
+        let jobs = jobs::spawn(&self.state);
         let app = api::app(self.state.clone());
         let store = self.state.store.clone();
         let serve = async move {
             let served = Server::new_with_acceptor(acceptor)
                 .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(20)))
                 .await;
-            jobs.abort();
+            jobs.stop(Duration::from_secs(20)).await;
             store.close().await;
             served
         };

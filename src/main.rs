@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use entourage_sport::accounts::{create_user, NewUser};
 use entourage_sport::config::{Config, LogFormat, Settings};
+use entourage_sport::store::Store;
 use entourage_sport::Service;
 
 #[derive(Parser)]
@@ -33,6 +34,21 @@ enum Command {
     Users {
         #[command(subcommand)]
         command: UsersCommand,
+    },
+    /// Email tools.
+    Mail {
+        #[command(subcommand)]
+        command: MailCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum MailCommand {
+    /// Render every message in both languages with sample data, as `.eml` and `.html`
+    /// files, for a person to look at.
+    Preview {
+        #[arg(long)]
+        out: std::path::PathBuf,
     },
 }
 
@@ -76,18 +92,35 @@ async fn main() -> ExitCode {
     }
 }
 
+/// The database, migrated, for commands that need nothing else.
+async fn store(config: &Config) -> Result<Store, String> {
+    let store = Store::connect(&config.database)
+        .await
+        .map_err(|e| e.to_string())?;
+    store.migrate().await.map_err(|e| e.to_string())?;
+    Ok(store)
+}
+
 async fn run(command: Command, config: Config) -> Result<(), String> {
-    let service = Service::build(config).await.map_err(|e| e.to_string())?;
     match command {
         Command::Migrate => {
-            tracing::info!(
-                database = service.state.store.backend(),
-                "migrations applied"
-            );
-            service.state.store.close().await;
+            let store = store(&config).await?;
+            tracing::info!(database = store.backend(), "migrations applied");
+            store.close().await;
             Ok(())
         }
-        Command::Serve => serve(service).await,
+        Command::Serve => {
+            let service = Service::build(config).await.map_err(|e| e.to_string())?;
+            serve(service).await
+        }
+        Command::Mail {
+            command: MailCommand::Preview { out },
+        } => {
+            let written = entourage_sport::mail::preview::write_all(&config, &out)
+                .map_err(|e| e.to_string())?;
+            println!("{written} files written to {}", out.display());
+            Ok(())
+        }
         Command::Users {
             command:
                 UsersCommand::Create {
@@ -98,7 +131,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                     structure_id,
                 },
         } => {
-            let store = service.state.store.clone();
+            let store = store(&config).await?;
             let created = create_user(
                 &store,
                 NewUser {

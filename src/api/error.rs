@@ -63,6 +63,9 @@ pub enum ApiError {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
+    /// It existed but is over (an RSVP link after the session started).
+    #[error("{0}")]
+    Gone(String),
     /// Something on our side; the detail goes to the log, not to the caller.
     #[error("internal error")]
     Internal(String),
@@ -80,6 +83,7 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Gone(_) => StatusCode::GONE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -91,6 +95,7 @@ impl ApiError {
             Self::Forbidden(_) => ("/problems/forbidden", None),
             Self::NotFound(_) => ("about:blank", None),
             Self::Conflict(_) => ("/problems/conflict", None),
+            Self::Gone(_) => ("/problems/gone", None),
             Self::Internal(_) => ("about:blank", None),
         };
         Problem {

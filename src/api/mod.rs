@@ -2,14 +2,19 @@
 
 pub mod auth;
 mod body;
+pub mod calendar;
 pub mod clubs;
 pub mod enrollments;
 pub mod error;
 pub mod health;
 pub mod occurrences;
+pub mod outbox;
+mod pages;
 mod pagination;
 pub mod participants;
 pub mod roster;
+pub mod rsvp;
+mod schedule_page;
 pub mod sessions;
 pub mod structures;
 pub mod users;
@@ -32,6 +37,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
+    pub mailer: Arc<crate::mail::Mailer>,
 }
 
 #[derive(Tags)]
@@ -52,6 +58,8 @@ pub enum ApiTags {
     Participants,
     /// Places in sessions and occurrences.
     Enrollments,
+    /// Email delivery (admin).
+    Outbox,
 }
 
 type Apis = (
@@ -64,6 +72,7 @@ type Apis = (
     roster::RosterApi,
     participants::ParticipantsApi,
     enrollments::EnrollmentsApi,
+    outbox::OutboxApi,
 );
 
 pub fn openapi(public_url: &str) -> OpenApiService<Apis, ()> {
@@ -78,6 +87,7 @@ pub fn openapi(public_url: &str) -> OpenApiService<Apis, ()> {
             roster::RosterApi,
             participants::ParticipantsApi,
             enrollments::EnrollmentsApi,
+            outbox::OutboxApi,
         ),
         "Entourage Sport",
         env!("CARGO_PKG_VERSION"),
@@ -100,6 +110,12 @@ pub fn app(state: AppState) -> impl Endpoint {
     Route::new()
         .nest("/", api)
         .at("/openapi.json", spec)
+        .at("/rsvp/:token", poem::get(rsvp::show).post(rsvp::answer))
+        .at(
+            "/calendar/participants/:file",
+            poem::get(calendar::participant_feed),
+        )
+        .at("/calendar/clubs/:file", poem::get(calendar::club_feed))
         .nest("/docs", docs)
         .around(body::guard)
         .data(schemas)

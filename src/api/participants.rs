@@ -1,7 +1,7 @@
 use chrono::{DateTime, Datelike, Utc};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::Json;
+use poem_openapi::payload::{Html, Json};
 use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
@@ -40,6 +40,21 @@ pub struct ParticipantView {
     pub consent_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The person's calendar subscription: a secret link to give them (one person's
+    /// reading only; rotate it with `POST …/feed-token` if it leaks).
+    pub feed_url: Option<String>,
+}
+
+#[derive(Object)]
+pub struct FeedLink {
+    pub feed_url: String,
+}
+
+#[derive(ApiResponse)]
+pub enum SchedulePage {
+    /// A printable page of the next eight weeks.
+    #[oai(status = 200)]
+    Page(Html<String>),
 }
 
 impl From<Participant> for ParticipantView {
@@ -61,6 +76,7 @@ impl From<Participant> for ParticipantView {
             consent_at: p.consent_at,
             created_at: p.created_at,
             updated_at: p.updated_at,
+            feed_url: None,
         }
     }
 }
@@ -241,9 +257,48 @@ impl ParticipantsApi {
         state: Data<&AppState>,
         participant_id: Path<Uuid>,
     ) -> Result<Json<ParticipantView>, ApiError> {
-        Ok(Json(
-            followed(&state, &auth.0, participant_id.0).await?.into(),
-        ))
+        let participant = followed(&state, &auth.0, participant_id.0).await?;
+        let token = state.store.feed_token(participant.id).await?;
+        let mut view = ParticipantView::from(participant);
+        view.feed_url = Some(state.mailer.feed_url(&token));
+        Ok(Json(view))
+    }
+
+    /// A new calendar feed link; the old one stops working (their structure, or admin).
+    #[oai(
+        path = "/participants/:participant_id/feed-token",
+        method = "post",
+        operation_id = "rotate_feed_token"
+    )]
+    async fn rotate_feed(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        participant_id: Path<Uuid>,
+    ) -> Result<Json<FeedLink>, ApiError> {
+        let participant = followed(&state, &auth.0, participant_id.0).await?;
+        let token = state.store.rotate_feed_token(participant.id).await?;
+        Ok(Json(FeedLink {
+            feed_url: state.mailer.feed_url(&token),
+        }))
+    }
+
+    /// A printable page of the person's next eight weeks (dates, times, addresses, club
+    /// contact, their code), for someone without email (their structure, or admin).
+    #[oai(
+        path = "/participants/:participant_id/schedule",
+        method = "get",
+        operation_id = "participant_schedule"
+    )]
+    async fn schedule(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        participant_id: Path<Uuid>,
+    ) -> Result<SchedulePage, ApiError> {
+        let participant = followed(&state, &auth.0, participant_id.0).await?;
+        let html = super::schedule_page::render(&state, &participant, crate::clock::now()).await?;
+        Ok(SchedulePage::Page(Html(html)))
     }
 
     /// Change a person's details (their structure, or admin).

@@ -41,6 +41,8 @@ pub struct RosterLine {
     pub status: String,
     /// `series` or `occurrence`.
     pub scope: String,
+    /// Their answer to the reminder: `coming`, `not_coming`, or none yet.
+    pub rsvp: Option<String>,
 }
 
 pub struct RosterApi;
@@ -70,7 +72,18 @@ impl RosterApi {
             overrides.iter().find(|o| o.key == key),
         );
         let entries = state.store.roster(session.id, key).await?;
-        let confirmed = entries.iter().filter(|e| e.status == "confirmed").count() as i32;
+        let answers: std::collections::HashMap<Uuid, String> = state
+            .store
+            .rsvps_for(session.id, key)
+            .await?
+            .into_iter()
+            .collect();
+        // Who said they can't come does not hold a place this time.
+        let confirmed = entries
+            .iter()
+            .filter(|e| e.status == "confirmed")
+            .filter(|e| answers.get(&e.enrollment_id).map(String::as_str) != Some("not_coming"))
+            .count() as i32;
         let participants = entries
             .into_iter()
             .map(|e| {
@@ -83,6 +96,7 @@ impl RosterApi {
                     code: e.code,
                     status: e.status,
                     scope: e.scope,
+                    rsvp: answers.get(&e.enrollment_id).cloned(),
                 }
             })
             .collect();

@@ -271,7 +271,9 @@ impl SessionsApi {
             .club(current.club_id)
             .await
             .or_not_found("club")?;
+        let before = current.clone();
         let mut session = apply_update(current, body.0, now)?;
+        let calendars_change = calendar_fields_differ(&before, &session);
         let schedule = checked_schedule(&session, now)?;
         let overrides = state.store.overrides(session.id).await?;
         let dropped: Vec<OccurrenceKey> = schedule
@@ -293,6 +295,7 @@ impl SessionsApi {
                     occurrences: &rows,
                 },
                 &dropped,
+                calendars_change,
             )
             .await?;
         state.store.promote_waitlist(session.id, now).await?;
@@ -338,6 +341,7 @@ impl SessionsApi {
                     occurrences: &rows,
                 },
                 &[],
+                false,
             )
             .await?;
         state
@@ -440,6 +444,7 @@ impl SessionsApi {
                 },
                 key,
                 change.as_ref(),
+                &occurrence_change_detail(key, change.as_ref()),
             )
             .await?;
         let occurrence = schedule.apply(key, session.capacity, change.as_ref());
@@ -641,6 +646,30 @@ fn apply_update(
     s.sequence += 1;
     s.updated_at = now;
     Ok(s)
+}
+
+/// Whether a change reaches what a participant's calendar shows.
+fn calendar_fields_differ(before: &Session, after: &Session) -> bool {
+    before.title != after.title
+        || before.sport != after.sport
+        || before.location != after.location
+        || before.timezone != after.timezone
+        || before.start_local != after.start_local
+        || before.duration_minutes != after.duration_minutes
+        || before.rrule != after.rrule
+        || before.exdates != after.exdates
+        || before.what_to_bring != after.what_to_bring
+}
+
+/// What a participant's update says about one occurrence's change.
+fn occurrence_change_detail(key: OccurrenceKey, change: Option<&Override>) -> String {
+    let what = match change {
+        Some(c) if c.cancelled => "occurrence_cancelled",
+        Some(c) if c.start.is_some() || c.duration_minutes.is_some() => "occurrence_moved",
+        Some(_) => "occurrence_changed",
+        None => "occurrence_restored",
+    };
+    format!("{what}:{key}")
 }
 
 /// Checks everything about a session's timing and places.

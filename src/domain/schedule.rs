@@ -269,6 +269,11 @@ impl Schedule {
             .collect()
     }
 
+    /// The session's EXDATEs, as local times.
+    pub fn excluded_locals(&self) -> impl Iterator<Item = NaiveDateTime> + '_ {
+        self.exdates.iter().copied()
+    }
+
     /// Reads a local wall-clock time in this schedule's zone.
     pub fn resolve(&self, local: NaiveDateTime) -> DateTime<Utc> {
         resolve_local(self.tz, local)

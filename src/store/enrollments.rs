@@ -9,6 +9,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::outbox::{enqueue, Notice, Target};
 use super::{on_pool, transaction, Store, StoreError, StoreResult};
 use crate::domain::places::{fits, PlaceRange, Scope};
 use crate::domain::schedule::OccurrenceKey;
@@ -132,7 +133,7 @@ macro_rules! shift_taken {
 /// Confirms, in queue order, every waitlisted enrollment of the session that now fits.
 /// Evaluates to the promoted enrollments' ids.
 macro_rules! promote_waitlist {
-    ($tx:ident, $session_id:expr, $now:expr) => {{
+    ($tx:ident, $is_postgres:expr, $session_id:expr, $now:expr) => {{
         let waiting = sqlx::query_as::<_, (Uuid, String, String)>(
             "SELECT id, scope, from_key FROM enrollments
              WHERE session_id = $1 AND status = 'waitlisted' ORDER BY queue_seq",
@@ -174,6 +175,17 @@ macro_rules! promote_waitlist {
                 promoted.push(waiting_id);
             }
         }
+        for id in &promoted {
+            let target = $crate::store::outbox::Target::Enrollment(*id);
+            let mut promotion = $crate::store::outbox::Notice::new("promotion", target, $now);
+            promotion.dedupe = Some("promoted");
+            $crate::store::outbox::enqueue!($tx, $is_postgres, &promotion);
+            $crate::store::outbox::enqueue!(
+                $tx,
+                $is_postgres,
+                &$crate::store::outbox::Notice::new("invitation", target, $now)
+            );
+        }
         promoted
     }};
 }
@@ -183,6 +195,21 @@ macro_rules! promote_waitlist {
 macro_rules! release_and_promote {
     ($tx:ident, $is_postgres:expr, $session_id:expr, $enrollment_id:expr, $now:expr) => {{
         $crate::store::enrollments::lock_session!($tx, $is_postgres, $session_id);
+        let was = sqlx::query_scalar::<_, String>("SELECT status FROM enrollments WHERE id = $1")
+            .bind($enrollment_id)
+            .fetch_optional(&mut *$tx)
+            .await?;
+        if matches!(was.as_deref(), Some("confirmed") | Some("waitlisted")) {
+            let mut cancellation = $crate::store::outbox::Notice::new(
+                "cancellation",
+                $crate::store::outbox::Target::Enrollment($enrollment_id),
+                $now,
+            );
+            cancellation.new_sequence = true;
+            cancellation.detail = Some("enrollment_cancelled");
+            cancellation.ical_method = (was.as_deref() == Some("confirmed")).then_some("CANCEL");
+            $crate::store::outbox::enqueue!($tx, $is_postgres, &cancellation);
+        }
         sqlx::query(
             "UPDATE enrollments SET status = 'cancelled', cancelled_at = $2, updated_at = $2
              WHERE id = $1 AND status <> 'cancelled'",
@@ -192,7 +219,7 @@ macro_rules! release_and_promote {
         .execute(&mut *$tx)
         .await?;
         $crate::store::enrollments::recount_taken!($tx, $session_id);
-        $crate::store::enrollments::promote_waitlist!($tx, $session_id, $now)
+        $crate::store::enrollments::promote_waitlist!($tx, $is_postgres, $session_id, $now)
     }};
 }
 
@@ -205,7 +232,9 @@ macro_rules! recount_taken {
                 SELECT COUNT(*) FROM enrollments e
                 WHERE e.session_id = occurrences.session_id AND e.status = 'confirmed'
                   AND ((e.scope = 'series' AND e.from_key <= occurrences.occurrence_key)
-                    OR (e.scope = 'occurrence' AND e.occurrence_key = occurrences.occurrence_key)))
+                    OR (e.scope = 'occurrence' AND e.occurrence_key = occurrences.occurrence_key))
+                  AND NOT EXISTS (SELECT 1 FROM rsvps r WHERE r.enrollment_id = e.id
+                    AND r.occurrence_key = occurrences.occurrence_key AND r.answer = 'not_coming'))
              WHERE session_id = $1",
         )
         .bind($session_id)
@@ -220,7 +249,7 @@ pub(crate) use {
 };
 
 impl Store {
-    fn is_postgres(&self) -> bool {
+    pub(crate) fn is_postgres(&self) -> bool {
         matches!(self, Store::Postgres(_))
     }
 
@@ -311,6 +340,14 @@ impl Store {
                 // The queue is locked: the newcomer goes behind everyone waiting.
                 Some(waiting + 1)
             };
+            let notice = if confirmed {
+                Notice::new("invitation", Target::Enrollment(new.id), new.now)
+            } else {
+                let mut waiting = Notice::new("waitlisted", Target::Enrollment(new.id), new.now);
+                waiting.dedupe = Some("waitlisted");
+                waiting
+            };
+            enqueue!(tx, is_postgres, &notice);
             let placed = Placed {
                 enrollment,
                 waitlist_position,
@@ -357,7 +394,7 @@ impl Store {
         let is_postgres = self.is_postgres();
         Ok(transaction!(self, |tx| {
             lock_session!(tx, is_postgres, session_id);
-            promote_waitlist!(tx, session_id, now)
+            promote_waitlist!(tx, is_postgres, session_id, now)
         }))
     }
 
@@ -507,6 +544,14 @@ impl Store {
         let is_postgres = self.is_postgres();
         Ok(transaction!(self, |tx| {
             lock_session!(tx, is_postgres, session_id);
+            for (status, method) in [("confirmed", Some("CANCEL")), ("waitlisted", None)] {
+                let mut cancellation =
+                    Notice::new("cancellation", Target::Session(session_id, status), now);
+                cancellation.new_sequence = true;
+                cancellation.ical_method = method;
+                cancellation.detail = Some("session_cancelled");
+                enqueue!(tx, is_postgres, &cancellation);
+            }
             let cancelled = sqlx::query_scalar::<_, Uuid>(
                 "UPDATE enrollments SET status = 'cancelled', cancelled_at = $2, updated_at = $2
                  WHERE session_id = $1 AND status <> 'cancelled'

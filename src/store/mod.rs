@@ -6,7 +6,9 @@
 
 pub mod clubs;
 pub mod enrollments;
+pub mod outbox;
 pub mod participants;
+pub mod rsvps;
 pub mod sessions;
 pub mod structures;
 pub mod users;

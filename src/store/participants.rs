@@ -178,6 +178,16 @@ impl Store {
             .bind(id)
             .fetch_all(&mut *tx)
             .await?;
+            // Nothing more is sent about a person who asked to be forgotten.
+            sqlx::query(
+                "UPDATE outbox SET status = 'skipped', last_error = 'participant erased',
+                    updated_at = $2
+                 WHERE participant_id = $1 AND status IN ('pending', 'dead')",
+            )
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
             let mut sessions = Vec::new();
             for (enrollment_id, session_id) in active {
                 release_and_promote!(tx, is_postgres, session_id, enrollment_id, now);

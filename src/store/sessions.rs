@@ -6,6 +6,7 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use uuid::Uuid;
 
+use super::outbox::{enqueue, Notice, Target};
 use super::{from_json, on_pool, to_json, transaction, Store, StoreError, StoreResult};
 use crate::domain::schedule::{OccurrenceKey, Override};
 use crate::domain::validate::search_key;
@@ -238,12 +239,15 @@ impl Store {
     /// Writes every field of the session (whose `sequence` must be one more than the
     /// stored one: a concurrent change makes this a conflict), forgets the overrides listed in
     /// `dropped_overrides` and rewrites its materialised occurrences.
+    /// With `calendars_change`, every confirmed enrollment's calendar gets an update.
     pub async fn update_session(
         &self,
         plan: &Materialization<'_>,
         dropped_overrides: &[OccurrenceKey],
+        calendars_change: bool,
     ) -> StoreResult<()> {
         let s = plan.session;
+        let is_postgres = self.is_postgres();
         transaction!(self, |tx| {
             let changed = sqlx::query(
                 "UPDATE sessions SET title = $2, sport = $3, description = $4, level = $5,
@@ -290,19 +294,30 @@ impl Store {
                 .await?;
             }
             write_occurrences!(tx, plan);
+            if calendars_change {
+                let mut update =
+                    Notice::new("update", Target::Session(s.id, "confirmed"), s.updated_at);
+                update.new_sequence = true;
+                update.detail = Some("session_changed");
+                enqueue!(tx, is_postgres, &update);
+            }
         });
         Ok(())
     }
 
     /// Saves (or, with `None`, forgets) one override, raises the session's sequence and
     /// rewrites its materialised occurrences.
+    /// The enrollments covering the occurrence get a calendar update saying `detail`.
     pub async fn save_override(
         &self,
         plan: &Materialization<'_>,
         key: OccurrenceKey,
         change: Option<&Override>,
+        detail: &str,
     ) -> StoreResult<()> {
         let s = plan.session;
+        let is_postgres = self.is_postgres();
+        let key_text = key.to_string();
         transaction!(self, |tx| {
             sqlx::query(
                 "DELETE FROM occurrence_overrides WHERE session_id = $1 AND occurrence_key = $2",
@@ -342,6 +357,11 @@ impl Store {
                 return Err(StoreError::Conflict(CHANGED_MEANWHILE.into()));
             }
             write_occurrences!(tx, plan);
+            let mut update = Notice::new("update", Target::Covering(s.id, &key_text), s.updated_at);
+            update.new_sequence = true;
+            update.occurrence_key = Some(&key_text);
+            update.detail = Some(detail);
+            enqueue!(tx, is_postgres, &update);
         });
         Ok(())
     }
@@ -383,6 +403,24 @@ impl Store {
             .await?
         });
         row.ok_or(StoreError::NotFound)?.try_into()
+    }
+
+    /// A club's published sessions.
+    pub async fn published_sessions_of(&self, club_id: Uuid) -> StoreResult<Vec<Session>> {
+        let rows = on_pool!(self, |pool| {
+            sqlx::query_as::<_, SessionRow>(
+                "SELECT id, club_id, title, sport, description, level, location, timezone,
+                    start_local, duration_minutes, rrule, exdates, capacity, status, what_to_bring,
+                    coach_name, reminder_hours_before, enrollment_closes_hours_before, sequence,
+                    materialized_until, created_at, updated_at
+                 FROM sessions WHERE club_id = $1 AND status = 'published'
+                 ORDER BY created_at, id",
+            )
+            .bind(club_id)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(Session::try_from).collect()
     }
 
     /// Sessions not cancelled whose materialised occurrences stop before `horizon`.

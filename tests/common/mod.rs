@@ -13,14 +13,36 @@ use entourage_sport::accounts::{create_user, NewUser};
 use entourage_sport::config::{Config, Settings};
 use entourage_sport::Service;
 
+pub mod smtp;
+
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     /// Token of the admin created at start.
     pub admin: String,
-    _data: tempfile::TempDir,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    pub store: entourage_sport::store::Store,
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    _data: Option<tempfile::TempDir>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    served: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
+
+/// How a test wants its service: by default a fresh database, emails as files.
+#[derive(Clone, Default)]
+pub struct TestOptions {
+    pub smtp_url: Option<String>,
+    /// Share a database (and data folder) with another instance.
+    pub database_url: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub hourly_limit: Option<u32>,
+    pub max_attempts: Option<i32>,
+    /// Skip creating the first admin (a second instance on the same database).
+    pub no_admin: bool,
+}
+
+/// The key every test instance signs RSVP links with (instances share it).
+pub const TEST_SECRET_KEY: &str = "test-secret-key-0123456789abcdef0123456789";
 
 /// An answer: status, content type and JSON body (`Null` when not JSON).
 #[derive(Debug)]
@@ -65,15 +87,43 @@ async fn database_url(data: &std::path::Path) -> String {
 }
 
 pub async fn spawn_app() -> TestApp {
-    let data = tempfile::tempdir().expect("temporary folder");
+    spawn_with(TestOptions::default()).await
+}
+
+pub async fn spawn_with(options: TestOptions) -> TestApp {
+    let (temp, data_dir) = match &options.data_dir {
+        Some(dir) => (None, dir.clone()),
+        None => {
+            let temp = tempfile::tempdir().expect("temporary folder");
+            let dir = PathBuf::from(temp.path());
+            (Some(temp), dir)
+        }
+    };
+    let database_url = match &options.database_url {
+        Some(url) => url.clone(),
+        None => database_url(&data_dir).await,
+    };
     let settings = Settings {
-        database_url: database_url(data.path()).await,
+        database_url: database_url.clone(),
         bind: "127.0.0.1:0".into(),
-        data_dir: PathBuf::from(data.path()),
+        data_dir: data_dir.clone(),
+        smtp_url: options.smtp_url.clone(),
+        secret_key: Some(TEST_SECRET_KEY.into()),
+        mail_hourly_limit: options.hourly_limit.unwrap_or(20),
+        public_url: Some("http://sport.test".into()),
         ..Settings::default()
     };
-    let config = Config::from_settings(&settings).expect("test configuration");
+    let mut config = Config::from_settings(&settings).expect("test configuration");
+    config.jobs.mail_poll = std::time::Duration::from_millis(100);
+    config.jobs.reminder_scan = std::time::Duration::from_millis(300);
+    config.jobs.retry_base = std::time::Duration::from_millis(200);
+    config.jobs.lease = std::time::Duration::from_secs(3);
+    config.jobs.max_attempts = options.max_attempts.unwrap_or(5);
     let service = Service::build(config).await.expect("service starts");
+    let store = service.state.store.clone();
+    if options.no_admin {
+        return finish(service, String::new(), store, database_url, data_dir, temp).await;
+    }
     let (_, admin) = create_user(
         &service.state.store,
         NewUser {
@@ -86,6 +136,17 @@ pub async fn spawn_app() -> TestApp {
     )
     .await
     .expect("first admin");
+    finish(service, admin, store, database_url, data_dir, temp).await
+}
+
+async fn finish(
+    service: Service,
+    admin: String,
+    store: entourage_sport::store::Store,
+    database_url: String,
+    data_dir: PathBuf,
+    temp: Option<tempfile::TempDir>,
+) -> TestApp {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let (address, serving) = service
         .bind(async move {
@@ -93,17 +154,40 @@ pub async fn spawn_app() -> TestApp {
         })
         .await
         .expect("bind a free port");
-    tokio::spawn(serving);
+    let served = tokio::spawn(serving);
     TestApp {
         base: format!("http://{address}"),
         client: reqwest::Client::new(),
         admin,
-        _data: data,
-        _shutdown: stop,
+        store,
+        database_url,
+        data_dir,
+        _data: temp,
+        shutdown: Some(stop),
+        served: Some(served),
     }
 }
 
 impl TestApp {
+    /// Stops the service gracefully (in-flight email finished or handed back) and
+    /// waits until it has.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.shutdown.take() {
+            let _ = stop.send(());
+        }
+        if let Some(served) = self.served.take() {
+            let _ = served.await;
+        }
+    }
+
+    /// Stops the service abruptly, like a killed process: in-flight work is dropped
+    /// where it stands.
+    pub fn kill(mut self) {
+        if let Some(served) = self.served.take() {
+            served.abort();
+        }
+    }
+
     pub async fn call(
         &self,
         method: Method,

@@ -1,0 +1,185 @@
+//! Admin view of the email outbox: messages by status with their delivery attempts, and
+//! a way to send a dead message again. Addresses are shown masked: enough to recognise
+//! one, not to collect them.
+
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+use uuid::Uuid;
+
+use super::auth::Auth;
+use super::error::{ApiError, OrNotFound};
+use super::{ApiTags, AppState};
+use crate::store::outbox::{Attempt, OutboxMessage};
+
+const STATUSES: [&str; 5] = ["pending", "sending", "sent", "dead", "skipped"];
+
+#[derive(Object)]
+pub struct OutboxItem {
+    pub id: Uuid,
+    /// invitation, update, cancellation, waitlisted, promotion, reminder, delivery_failed.
+    pub kind: String,
+    /// `participant`, or `referrer` for the social worker.
+    pub audience: String,
+    pub status: String,
+    pub enrollment_id: Option<Uuid>,
+    pub occurrence_key: Option<String>,
+    /// The address it went to, masked (`a***@example.org`).
+    pub recipient: Option<String>,
+    pub attempts: i32,
+    pub available_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub delivery_attempts: Vec<DeliveryAttempt>,
+}
+
+#[derive(Object)]
+pub struct DeliveryAttempt {
+    pub attempt: i32,
+    pub at: DateTime<Utc>,
+    /// sent, retry, dead or skipped.
+    pub outcome: String,
+    pub error: Option<String>,
+}
+
+#[derive(Object)]
+pub struct OutboxPage {
+    pub items: Vec<OutboxItem>,
+    /// Pass as `before` for the next (older) page.
+    pub next_cursor: Option<String>,
+}
+
+/// `alice@example.org` → `a***@example.org`.
+pub fn mask(address: &str) -> String {
+    match address.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".into(),
+    }
+}
+
+fn item(message: OutboxMessage, attempts: &[Attempt]) -> OutboxItem {
+    OutboxItem {
+        id: message.id,
+        kind: message.kind,
+        audience: message.audience,
+        status: message.status,
+        enrollment_id: message.enrollment_id,
+        occurrence_key: message.occurrence_key,
+        recipient: message.recipient.as_deref().map(mask),
+        attempts: message.attempts,
+        available_at: message.available_at,
+        last_error: message.last_error,
+        created_at: message.created_at,
+        sent_at: message.sent_at,
+        delivery_attempts: attempts
+            .iter()
+            .filter(|a| a.message_id == message.id)
+            .map(|a| DeliveryAttempt {
+                attempt: a.attempt,
+                at: a.at,
+                outcome: a.outcome.clone(),
+                error: a.error.clone(),
+            })
+            .collect(),
+    }
+}
+
+pub struct OutboxApi;
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Outbox")]
+impl OutboxApi {
+    /// Messages, newest first, optionally by status (pending, sending, sent, dead,
+    /// skipped), with every delivery attempt: admin only.
+    #[oai(path = "/admin/outbox", method = "get", operation_id = "list_outbox")]
+    async fn list(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        status: Query<Option<String>>,
+        before: Query<Option<String>>,
+        limit: Query<Option<i64>>,
+    ) -> Result<Json<OutboxPage>, ApiError> {
+        auth.require_admin()?;
+        let status = status.0.filter(|s| !s.is_empty());
+        if let Some(s) = &status {
+            if !STATUSES.contains(&s.as_str()) {
+                return Err(ApiError::invalid(
+                    "status",
+                    "must be one of pending, sending, sent, dead, skipped",
+                ));
+            }
+        }
+        let before = match before.0.filter(|b| !b.is_empty()) {
+            Some(b) => Some(
+                b.parse::<i64>()
+                    .map_err(|_| ApiError::invalid("before", "not a cursor from this list"))?,
+            ),
+            None => None,
+        };
+        let limit = limit.0.unwrap_or(50);
+        if !(1..=500).contains(&limit) {
+            return Err(ApiError::invalid("limit", "must be between 1 and 500"));
+        }
+        let messages = state
+            .store
+            .messages(status.as_deref(), before, limit)
+            .await?;
+        let ids: Vec<Uuid> = messages.iter().map(|m| m.id).collect();
+        let attempts = state.store.attempts(&ids).await?;
+        let next_cursor = (messages.len() as i64 == limit)
+            .then(|| messages.last().map(|m| m.seq.to_string()))
+            .flatten();
+        Ok(Json(OutboxPage {
+            items: messages.into_iter().map(|m| item(m, &attempts)).collect(),
+            next_cursor,
+        }))
+    }
+
+    /// Sends a dead message again, its attempts counted from zero: admin only.
+    #[oai(
+        path = "/admin/outbox/:message_id/retry",
+        method = "post",
+        operation_id = "retry_outbox_message"
+    )]
+    async fn retry(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        message_id: Path<Uuid>,
+    ) -> Result<Json<OutboxItem>, ApiError> {
+        auth.require_admin()?;
+        let message = state
+            .store
+            .message(message_id.0)
+            .await
+            .or_not_found("message")?;
+        if message.status != "dead" {
+            return Err(ApiError::Conflict(format!(
+                "only a dead message can be retried; this one is {}",
+                message.status
+            )));
+        }
+        state
+            .store
+            .retry_message(message.id, crate::clock::now())
+            .await?;
+        let message = state.store.message(message.id).await?;
+        let attempts = state.store.attempts(&[message.id]).await?;
+        Ok(Json(item(message, &attempts)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn addresses_are_masked() {
+        assert_eq!(super::mask("alice@example.org"), "a***@example.org");
+        assert_eq!(super::mask("nobody"), "***");
+    }
+}

@@ -1,0 +1,52 @@
+//! Writes each reminder into the outbox shortly before it falls due, under a unique key
+//! (one per enrollment, occurrence and recipient), so restarts and several instances
+//! never write it twice. The worker checks it again at send time.
+
+use chrono::Duration;
+use tokio::sync::watch;
+
+use crate::config::JobTiming;
+use crate::store::outbox::Audience;
+use crate::store::{Store, StoreResult};
+
+/// The longest `reminder_hours_before` a session may have.
+const MAX_HOURS: i64 = 336;
+
+pub async fn run(store: Store, timing: JobTiming, mut shutdown: watch::Receiver<bool>) {
+    while !*shutdown.borrow() {
+        match enqueue_due(&store, &timing).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(reminders = n, "reminders queued"),
+            Err(error) => tracing::warn!(%error, "reminders: will retry"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(timing.reminder_scan) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+/// Queues the reminders due before the next scan (and those overdue whose occurrence
+/// has not started: the service may have been down). Returns how many were written.
+pub async fn enqueue_due(store: &Store, timing: &JobTiming) -> StoreResult<u64> {
+    let now = crate::clock::now();
+    let lead = Duration::from_std(timing.reminder_scan).unwrap_or(Duration::minutes(1)) * 2;
+    let candidates = store
+        .reminder_candidates(now, Duration::hours(MAX_HOURS) + lead)
+        .await?;
+    let mut due = Vec::new();
+    for candidate in candidates {
+        let at = candidate.start_at - Duration::hours(candidate.reminder_hours_before.into());
+        if at > now + lead {
+            continue;
+        }
+        let at = at.max(now);
+        if candidate.has_email {
+            due.push((candidate.clone(), Audience::Participant, at));
+        }
+        if candidate.notify_referrer || !candidate.has_email {
+            due.push((candidate, Audience::Referrer, at));
+        }
+    }
+    store.enqueue_reminders(&due, now).await
+}

@@ -1,0 +1,654 @@
+//! The email outbox: a message is a row written in the transaction of its cause, under a
+//! unique dedupe key, so a change and its emails commit or roll back together and a
+//! cause never yields two messages. Workers claim due rows with a lease (`FOR UPDATE
+//! SKIP LOCKED` on PostgreSQL, the single writer on SQLite); a row whose worker died is
+//! claimed again once its lease has run out.
+
+use chrono::{DateTime, Duration, Utc};
+use uuid::Uuid;
+
+use super::{on_pool, transaction, Store, StoreError, StoreResult};
+
+/// Who a message is for: the participant, or their social worker (a copy, a notice).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Participant,
+    Referrer,
+}
+
+impl Audience {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Participant => "participant",
+            Self::Referrer => "referrer",
+        }
+    }
+}
+
+/// The enrollments a notice goes to.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    Enrollment(Uuid),
+    /// Every enrollment of a session with this status.
+    Session(Uuid, &'a str),
+    /// Every confirmed enrollment that covers one occurrence.
+    Covering(Uuid, &'a str),
+}
+
+/// One cause of email to the participants of `target` (and their social workers, when
+/// the participant has no address or asked for copies).
+#[derive(Debug, Clone)]
+pub struct Notice<'a> {
+    pub kind: &'static str,
+    pub target: Target<'a>,
+    /// Raise the enrollments' calendar SEQUENCE first: their calendar object changes.
+    pub new_sequence: bool,
+    /// What makes the cause unique besides kind and enrollment; `None`: the sequence.
+    pub dedupe: Option<&'a str>,
+    pub occurrence_key: Option<&'a str>,
+    pub ical_method: Option<&'static str>,
+    pub detail: Option<&'a str>,
+    pub available_at: DateTime<Utc>,
+}
+
+impl<'a> Notice<'a> {
+    pub fn new(kind: &'static str, target: Target<'a>, now: DateTime<Utc>) -> Self {
+        Self {
+            kind,
+            target,
+            new_sequence: false,
+            dedupe: None,
+            occurrence_key: None,
+            ical_method: None,
+            detail: None,
+            available_at: now,
+        }
+    }
+}
+
+/// The part of the enqueue statement after its target, shared by every target.
+macro_rules! enqueue_sql {
+    ($new_id:literal, $id_text:literal, $target:expr) => {
+        concat!(
+            "INSERT INTO outbox (id, dedupe_key, kind, audience, enrollment_id, participant_id,
+                occurrence_key, ical_sequence, ical_method, detail, status, available_at,
+                attempts, created_at, updated_at)
+             SELECT ",
+            $new_id,
+            ", CAST($1 AS TEXT) || ':' || ",
+            $id_text,
+            " || ':' || COALESCE(CAST($2 AS TEXT), CAST(e.ical_sequence AS TEXT)) || ':' || a.audience,
+                $1, a.audience, e.id, e.participant_id, $3, e.ical_sequence, $4, $5, 'pending',
+                $6, 0, $7, $7
+             FROM enrollments e
+             JOIN participants p ON p.id = e.participant_id
+             CROSS JOIN (SELECT 'participant' AS audience UNION ALL SELECT 'referrer') a
+             WHERE ",
+            $target,
+            " AND p.erased_at IS NULL
+               AND ((a.audience = 'participant' AND p.email IS NOT NULL)
+                 OR (a.audience = 'referrer' AND (p.notify_referrer OR p.email IS NULL)))
+             ON CONFLICT (dedupe_key) DO NOTHING"
+        )
+    };
+}
+
+/// The three targets, with the placeholders that carry the target's id and value.
+macro_rules! target_sql {
+    ($emit:ident, $($lead:literal,)* id = $id:literal, value = $value:literal) => {
+        [
+            $emit!($($lead,)* concat!("e.id = ", $id)),
+            $emit!($($lead,)* concat!("e.session_id = ", $id, " AND e.status = ", $value)),
+            $emit!($($lead,)* concat!("e.session_id = ", $id, " AND e.status = 'confirmed'
+                AND ((e.scope = 'series' AND e.from_key <= ", $value, ")
+                  OR (e.scope = 'occurrence' AND e.occurrence_key = ", $value, "))")),
+        ]
+    };
+}
+
+macro_rules! bump_sql {
+    ($target:expr) => {
+        concat!(
+            "UPDATE enrollments SET ical_sequence = ical_sequence + 1 WHERE id IN
+                (SELECT e.id FROM enrollments e WHERE ",
+            $target,
+            ")"
+        )
+    };
+}
+
+const ENQUEUE_SQLITE: [&str; 3] = target_sql!(
+    enqueue_sql,
+    "randomblob(16)",
+    "lower(hex(e.id))",
+    id = "$8",
+    value = "$9"
+);
+const ENQUEUE_POSTGRES: [&str; 3] = target_sql!(
+    enqueue_sql,
+    "gen_random_uuid()",
+    "CAST(e.id AS TEXT)",
+    id = "$8",
+    value = "$9"
+);
+const BUMP: [&str; 3] = target_sql!(bump_sql, id = "$1", value = "$2");
+
+impl Target<'_> {
+    fn index(&self) -> usize {
+        match self {
+            Self::Enrollment(_) => 0,
+            Self::Session(..) => 1,
+            Self::Covering(..) => 2,
+        }
+    }
+
+    fn id(&self) -> Uuid {
+        match self {
+            Self::Enrollment(id) | Self::Session(id, _) | Self::Covering(id, _) => *id,
+        }
+    }
+}
+
+/// Writes a [`Notice`] inside the transaction `$tx`: raises the calendar sequence when
+/// asked, then inserts one outbox row per enrollment and audience.
+macro_rules! enqueue {
+    ($tx:ident, $is_postgres:expr, $notice:expr) => {{
+        let notice: &$crate::store::outbox::Notice<'_> = $notice;
+        let now = $crate::clock::now();
+        if notice.new_sequence {
+            $crate::store::outbox::bump_query(&notice.target)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        $crate::store::outbox::enqueue_query($is_postgres, notice, now)
+            .execute(&mut *$tx)
+            .await?;
+    }};
+}
+pub(crate) use enqueue;
+
+pub(crate) fn bump_query<'q, DB>(
+    target: &Target<'q>,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>
+where
+    DB: sqlx::Database,
+    Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let query = sqlx::query::<DB>(BUMP[target.index()]).bind(target.id());
+    match *target {
+        Target::Enrollment(_) => query,
+        Target::Session(_, value) | Target::Covering(_, value) => query.bind(value),
+    }
+}
+
+pub(crate) fn enqueue_query<'q, DB>(
+    is_postgres: bool,
+    notice: &Notice<'q>,
+    now: DateTime<Utc>,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>
+where
+    DB: sqlx::Database,
+    Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    DateTime<Utc>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let statements = if is_postgres {
+        &ENQUEUE_POSTGRES
+    } else {
+        &ENQUEUE_SQLITE
+    };
+    let query = sqlx::query::<DB>(statements[notice.target.index()])
+        .bind(notice.kind)
+        .bind(notice.dedupe)
+        .bind(notice.occurrence_key)
+        .bind(notice.ical_method)
+        .bind(notice.detail)
+        .bind(notice.available_at)
+        .bind(now)
+        .bind(notice.target.id());
+    match notice.target {
+        Target::Enrollment(_) => query,
+        Target::Session(_, value) | Target::Covering(_, value) => query.bind(value),
+    }
+}
+
+/// A message as stored, with the state of its delivery.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OutboxMessage {
+    pub seq: i64,
+    pub id: Uuid,
+    pub dedupe_key: String,
+    pub kind: String,
+    pub audience: String,
+    pub enrollment_id: Option<Uuid>,
+    pub participant_id: Option<Uuid>,
+    pub occurrence_key: Option<String>,
+    pub ical_sequence: Option<i32>,
+    pub ical_method: Option<String>,
+    pub detail: Option<String>,
+    pub recipient: Option<String>,
+    pub status: String,
+    pub available_at: DateTime<Utc>,
+    pub attempts: i32,
+    pub lease_until: Option<DateTime<Utc>>,
+    pub claim_token: Option<Uuid>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Attempt {
+    pub message_id: Uuid,
+    pub attempt: i32,
+    pub at: DateTime<Utc>,
+    pub outcome: String,
+    pub error: Option<String>,
+}
+
+/// What became of one claimed message.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Sent {
+        recipient: String,
+    },
+    /// A transient failure: try again at `next`.
+    Retry {
+        error: String,
+        next: DateTime<Utc>,
+    },
+    /// Given up: the last error. The participant's social worker is told.
+    Dead {
+        error: String,
+    },
+    /// Nothing to send any more (a reminder for a cancelled occurrence, say).
+    Skipped {
+        reason: String,
+    },
+    /// The recipient had their share of messages this hour: wait, do not count.
+    Deferred {
+        until: DateTime<Utc>,
+    },
+}
+
+/// A claimed message and the claim that lets its worker finish it.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub message: OutboxMessage,
+    pub token: Uuid,
+}
+
+/// A reminder to write: an enrollment's occurrence whose reminder falls due soon.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReminderCandidate {
+    pub enrollment_id: Uuid,
+    pub participant_id: Uuid,
+    pub occurrence_key: String,
+    pub start_at: DateTime<Utc>,
+    pub reminder_hours_before: i32,
+    pub has_email: bool,
+    pub notify_referrer: bool,
+}
+
+/// Queues, for the social worker, the practical details of a message that could not be
+/// delivered to their participant.
+macro_rules! tell_referrer_of_failure {
+    ($tx:ident, $message_id:expr, $now:expr) => {
+        sqlx::query(
+            "INSERT INTO outbox (id, dedupe_key, kind, audience, enrollment_id, participant_id,
+                occurrence_key, detail, status, available_at, attempts, created_at, updated_at)
+             SELECT $2, CAST($3 AS TEXT), 'delivery_failed', 'referrer', enrollment_id,
+                participant_id, occurrence_key, kind, 'pending', $4, 0, $4, $4
+             FROM outbox WHERE id = $1
+             ON CONFLICT (dedupe_key) DO NOTHING",
+        )
+        .bind($message_id)
+        .bind(Uuid::new_v4())
+        .bind(format!("delivery_failed:{}", $message_id.simple()))
+        .bind($now)
+        .execute(&mut *$tx)
+        .await?
+    };
+}
+
+impl Store {
+    /// Claims up to `limit` due messages for `lease`: pending ones whose time has come,
+    /// and those whose worker's lease ran out.
+    pub async fn claim_messages(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+        lease: Duration,
+    ) -> StoreResult<Vec<Claim>> {
+        let token = Uuid::new_v4();
+        let rows = match self {
+            Store::Postgres(pool) => {
+                sqlx::query_as::<_, OutboxMessage>(
+                    "UPDATE outbox SET status = 'sending', claim_token = $1, lease_until = $2,
+                        updated_at = $3
+                     WHERE seq IN (
+                        SELECT seq FROM outbox
+                        WHERE status IN ('pending', 'sending') AND available_at <= $3
+                          AND (status = 'pending' OR lease_until < $3)
+                        ORDER BY available_at, seq LIMIT $4
+                        FOR UPDATE SKIP LOCKED)
+                     RETURNING seq, id, dedupe_key, kind, audience, enrollment_id, participant_id,
+                        occurrence_key, ical_sequence, ical_method, detail, recipient, status,
+                        available_at, attempts, lease_until, claim_token, last_error, created_at,
+                        updated_at, sent_at",
+                )
+                .bind(token)
+                .bind(now + lease)
+                .bind(now)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+            }
+            Store::Sqlite { pool, writer } => {
+                let _writing = writer.lock().await;
+                sqlx::query_as::<_, OutboxMessage>(
+                    "UPDATE outbox SET status = 'sending', claim_token = $1, lease_until = $2,
+                        updated_at = $3
+                     WHERE seq IN (
+                        SELECT seq FROM outbox
+                        WHERE status IN ('pending', 'sending') AND available_at <= $3
+                          AND (status = 'pending' OR lease_until < $3)
+                        ORDER BY available_at, seq LIMIT $4)
+                     RETURNING seq, id, dedupe_key, kind, audience, enrollment_id, participant_id,
+                        occurrence_key, ical_sequence, ical_method, detail, recipient, status,
+                        available_at, attempts, lease_until, claim_token, last_error, created_at,
+                        updated_at, sent_at",
+                )
+                .bind(token)
+                .bind(now + lease)
+                .bind(now)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+            }
+        };
+        let mut claims: Vec<Claim> = rows
+            .into_iter()
+            .map(|message| Claim { message, token })
+            .collect();
+        claims.sort_by_key(|c| c.message.seq);
+        Ok(claims)
+    }
+
+    /// Records what became of claimed messages, in one transaction. A message whose
+    /// claim was taken over meanwhile (its lease ran out) is left to its new owner.
+    pub async fn finish_messages(
+        &self,
+        results: &[(Claim, Outcome)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        if results.is_empty() {
+            return Ok(());
+        }
+        transaction!(self, |tx| {
+            for (claim, outcome) in results {
+                let (status, recipient, error, available_at, counts) = match outcome {
+                    Outcome::Sent { recipient } => {
+                        ("sent", Some(recipient.as_str()), None, None, true)
+                    }
+                    Outcome::Retry { error, next } => {
+                        ("pending", None, Some(error.as_str()), Some(*next), true)
+                    }
+                    Outcome::Dead { error } => ("dead", None, Some(error.as_str()), None, true),
+                    Outcome::Skipped { reason } => {
+                        ("skipped", None, Some(reason.as_str()), None, false)
+                    }
+                    Outcome::Deferred { until } => ("pending", None, None, Some(*until), false),
+                };
+                let attempt = sqlx::query_scalar::<_, i32>(
+                    "UPDATE outbox SET status = $3, attempts = attempts + $4,
+                        recipient = COALESCE($5, recipient), last_error = COALESCE($6, last_error),
+                        available_at = COALESCE($7, available_at),
+                        sent_at = CASE WHEN $3 = 'sent' THEN $8 ELSE sent_at END,
+                        lease_until = NULL, claim_token = NULL, updated_at = $8
+                     WHERE id = $1 AND claim_token = $2
+                     RETURNING attempts",
+                )
+                .bind(claim.message.id)
+                .bind(claim.token)
+                .bind(status)
+                .bind(i32::from(counts))
+                .bind(recipient)
+                .bind(error)
+                .bind(available_at)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(attempt) = attempt else { continue };
+                let logged = match outcome {
+                    Outcome::Deferred { .. } => None,
+                    Outcome::Sent { .. } => Some(("sent", None)),
+                    Outcome::Retry { error, .. } => Some(("retry", Some(error))),
+                    Outcome::Dead { error } => Some(("dead", Some(error))),
+                    Outcome::Skipped { reason } => Some(("skipped", Some(reason))),
+                };
+                if let Some((label, error)) = logged {
+                    // A skip is not an attempt; it is logged as the next one's number.
+                    sqlx::query(
+                        "INSERT INTO outbox_attempts (message_id, attempt, at, outcome, error)
+                         VALUES ($1, $2, $3, $4, $5)
+                         ON CONFLICT (message_id, attempt) DO NOTHING",
+                    )
+                    .bind(claim.message.id)
+                    .bind(if counts { attempt } else { attempt + 1 })
+                    .bind(now)
+                    .bind(label)
+                    .bind(error)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                if matches!(outcome, Outcome::Dead { .. })
+                    && claim.message.audience == Audience::Participant.as_str()
+                    && claim.message.kind != "delivery_failed"
+                {
+                    tell_referrer_of_failure!(tx, claim.message.id, now);
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// Hands claimed messages back (the worker is stopping before it tried them).
+    pub async fn release_messages(&self, claims: &[Claim]) -> StoreResult<()> {
+        if claims.is_empty() {
+            return Ok(());
+        }
+        transaction!(self, |tx| {
+            for claim in claims {
+                sqlx::query(
+                    "UPDATE outbox SET status = 'pending', lease_until = NULL, claim_token = NULL
+                     WHERE id = $1 AND claim_token = $2",
+                )
+                .bind(claim.message.id)
+                .bind(claim.token)
+                .execute(&mut *tx)
+                .await?;
+            }
+        });
+        Ok(())
+    }
+
+    /// How many messages went to `recipient` since `since`, and the oldest of them.
+    pub async fn sent_to_since(
+        &self,
+        recipient: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<(i64, Option<DateTime<Utc>>)> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as::<_, (i64, Option<DateTime<Utc>>)>(
+                "SELECT COUNT(*), MIN(sent_at) FROM outbox
+                 WHERE recipient = $1 AND status = 'sent' AND sent_at > $2",
+            )
+            .bind(recipient)
+            .bind(since)
+            .fetch_one(pool)
+            .await?
+        }))
+    }
+
+    /// Messages by status, newest first, one page at a time (`before`: a `seq`).
+    pub async fn messages(
+        &self,
+        status: Option<&str>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<OutboxMessage>> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as::<_, OutboxMessage>(
+                "SELECT seq, id, dedupe_key, kind, audience, enrollment_id, participant_id,
+                    occurrence_key, ical_sequence, ical_method, detail, recipient, status,
+                    available_at, attempts, lease_until, claim_token, last_error, created_at,
+                    updated_at, sent_at
+                 FROM outbox WHERE ($1 IS NULL OR status = $1) AND seq < $2
+                 ORDER BY seq DESC LIMIT $3",
+            )
+            .bind(status)
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    pub async fn message(&self, id: Uuid) -> StoreResult<OutboxMessage> {
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, OutboxMessage>(
+                "SELECT seq, id, dedupe_key, kind, audience, enrollment_id, participant_id,
+                    occurrence_key, ical_sequence, ical_method, detail, recipient, status,
+                    available_at, attempts, lease_until, claim_token, last_error, created_at,
+                    updated_at, sent_at
+                 FROM outbox WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+            .ok_or(StoreError::NotFound)
+        })
+    }
+
+    /// The delivery attempts of the given messages, oldest first.
+    pub async fn attempts(&self, ids: &[Uuid]) -> StoreResult<Vec<Attempt>> {
+        let mut all = Vec::new();
+        for id in ids {
+            let mut rows = on_pool!(self, |pool| {
+                sqlx::query_as::<_, Attempt>(
+                    "SELECT message_id, attempt, at, outcome, error FROM outbox_attempts
+                     WHERE message_id = $1 ORDER BY attempt",
+                )
+                .bind(id)
+                .fetch_all(pool)
+                .await?
+            });
+            all.append(&mut rows);
+        }
+        Ok(all)
+    }
+
+    /// Puts a dead message back in the queue, attempts counted from zero again.
+    pub async fn retry_message(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
+        Ok(transaction!(self, |tx| {
+            sqlx::query(
+                "UPDATE outbox SET status = 'pending', available_at = $2, attempts = 0,
+                    updated_at = $2
+                 WHERE id = $1 AND status = 'dead'",
+            )
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1
+        }))
+    }
+
+    /// Occurrences starting in `(now, now + reach]` with a confirmed enrollment that has
+    /// no reminder yet and no "I can't come".
+    pub async fn reminder_candidates(
+        &self,
+        now: DateTime<Utc>,
+        reach: Duration,
+    ) -> StoreResult<Vec<ReminderCandidate>> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as::<_, ReminderCandidate>(
+                "SELECT e.id AS enrollment_id, e.participant_id, o.occurrence_key, o.start_at,
+                    s.reminder_hours_before, p.email IS NOT NULL AS has_email, p.notify_referrer
+                 FROM occurrences o
+                 JOIN sessions s ON s.id = o.session_id
+                 JOIN enrollments e ON e.session_id = o.session_id AND e.status = 'confirmed'
+                   AND ((e.scope = 'series' AND e.from_key <= o.occurrence_key)
+                     OR (e.scope = 'occurrence' AND e.occurrence_key = o.occurrence_key))
+                 JOIN participants p ON p.id = e.participant_id AND p.erased_at IS NULL
+                 WHERE o.listed AND o.start_at > $1 AND o.start_at <= $2
+                   AND o.status <> 'cancelled' AND s.status = 'published'
+                   AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.enrollment_id = e.id
+                       AND x.kind = 'reminder' AND x.occurrence_key = o.occurrence_key)
+                   AND NOT EXISTS (SELECT 1 FROM rsvps r WHERE r.enrollment_id = e.id
+                       AND r.occurrence_key = o.occurrence_key AND r.answer = 'not_coming')
+                 ORDER BY o.start_at",
+            )
+            .bind(now)
+            .bind(now + reach)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// Writes reminders, each due at its own time; one already written is left alone.
+    pub async fn enqueue_reminders(
+        &self,
+        due: &[(ReminderCandidate, Audience, DateTime<Utc>)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let mut written = 0;
+        for chunk in due.chunks(400) {
+            written += transaction!(self, |tx| {
+                let mut insert = sqlx::QueryBuilder::new(
+                    "INSERT INTO outbox (id, dedupe_key, kind, audience, enrollment_id,
+                        participant_id, occurrence_key, status, available_at, attempts,
+                        created_at, updated_at) ",
+                );
+                insert.push_values(chunk, |mut row, (candidate, audience, at)| {
+                    row.push_bind(Uuid::new_v4())
+                        .push_bind(format!(
+                            "reminder:{}:{}:{}",
+                            candidate.enrollment_id.simple(),
+                            candidate.occurrence_key,
+                            audience.as_str()
+                        ))
+                        .push_bind("reminder")
+                        .push_bind(audience.as_str())
+                        .push_bind(candidate.enrollment_id)
+                        .push_bind(candidate.participant_id)
+                        .push_bind(candidate.occurrence_key.clone())
+                        .push_bind("pending")
+                        .push_bind(*at)
+                        .push_bind(0)
+                        .push_bind(now)
+                        .push_bind(now);
+                });
+                insert.push(" ON CONFLICT (dedupe_key) DO NOTHING");
+                insert.build().execute(&mut *tx).await?.rows_affected()
+            });
+        }
+        Ok(written)
+    }
+
+    /// Messages not yet delivered, by status (for health and tests).
+    pub async fn outbox_counts(&self) -> StoreResult<Vec<(String, i64)>> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as::<_, (String, i64)>(
+                "SELECT status, COUNT(*) FROM outbox GROUP BY status ORDER BY status",
+            )
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+}
