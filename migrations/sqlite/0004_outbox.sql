@@ -33,8 +33,9 @@ CREATE TABLE outbox (
     sent_at        TEXT
 );
 CREATE INDEX outbox_due ON outbox (available_at, seq) WHERE status IN ('pending', 'sending');
-CREATE INDEX outbox_by_status ON outbox (status, seq);
 CREATE INDEX outbox_sent_to ON outbox (recipient, sent_at) WHERE status = 'sent';
+-- The reminder scan asks whether an enrollment's occurrence already has its reminder.
+CREATE INDEX outbox_by_enrollment ON outbox (enrollment_id, kind, occurrence_key);
 
 CREATE TABLE outbox_attempts (
     message_id BLOB NOT NULL REFERENCES outbox (id) ON DELETE CASCADE,

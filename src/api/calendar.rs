@@ -79,37 +79,37 @@ pub async fn participant_feed(
         let Some(facts) = Facts::load(&state.store, enrollment_id).await? else {
             continue;
         };
-        let timing = match facts
-            .enrollment
-            .enrollment
-            .from_key
-            .parse::<OccurrenceKey>()
-        {
-            Ok(key) if facts.enrollment.enrollment.scope == "series" => invite::series(
-                &facts.schedule,
-                facts.session.rrule.as_deref(),
-                &facts.overrides,
+        let timing = match facts.enrollment.from_key.parse::<OccurrenceKey>() {
+            Ok(key) if facts.enrollment.scope == "series" => invite::series(
+                &facts.place.schedule,
+                facts.place.session.rrule.as_deref(),
+                &facts.place.overrides,
                 key,
             ),
             Ok(key) => {
-                let change = facts.overrides.iter().find(|o| o.key == key);
-                Some(invite::one_occurrence(&facts.schedule, key, change))
+                let change = facts.place.overrides.iter().find(|o| o.key == key);
+                Some(invite::one_occurrence(&facts.place.schedule, key, change))
             }
             Err(_) => None,
         };
         let Some(timing) = timing else { continue };
         let lang = Lang::parse(&facts.participant.language).unwrap_or(Lang::Fr);
         let next = facts
+            .place
             .schedule
-            .occurrences(1, &facts.overrides, now, now + chrono::Duration::days(60))
+            .occurrences(
+                1,
+                &facts.place.overrides,
+                now,
+                now + chrono::Duration::days(60),
+            )
             .into_iter()
             .find(|o| o.status != crate::domain::schedule::OccurrenceStatus::Cancelled);
         let changed = facts
             .enrollment
-            .enrollment
             .updated_at
-            .max(facts.session.updated_at)
-            .max(facts.club.updated_at);
+            .max(facts.place.session.updated_at)
+            .max(facts.place.club.updated_at);
         stamp = Some(stamp.map_or(changed, |s| s.max(changed)));
         let mut event = state.mailer.event(
             &facts,

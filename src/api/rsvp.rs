@@ -45,12 +45,17 @@ async fn context(state: &AppState, token: &str, now: DateTime<Utc>) -> Result<Co
         Ok(None) | Err(_) => return Err(INVALID),
     };
     let lang = Lang::parse(&facts.participant.language).unwrap_or(Lang::Fr);
-    if !facts.schedule.has_occurrence(rsvp.occurrence) {
+    if !facts.place.schedule.has_occurrence(rsvp.occurrence) {
         return Err(INVALID);
     }
-    let change = facts.overrides.iter().find(|o| o.key == rsvp.occurrence);
-    let occurrence = facts.schedule.apply(rsvp.occurrence, 1, change);
-    if facts.session.status == "cancelled" || occurrence.status == OccurrenceStatus::Cancelled {
+    let change = facts
+        .place
+        .overrides
+        .iter()
+        .find(|o| o.key == rsvp.occurrence);
+    let occurrence = facts.place.schedule.apply(rsvp.occurrence, 1, change);
+    if facts.place.session.status == "cancelled" || occurrence.status == OccurrenceStatus::Cancelled
+    {
         return Err(Refusal {
             status: StatusCode::GONE,
             fr: "Cette séance est annulée.",
@@ -97,18 +102,21 @@ fn refuse(request: &Request, refusal: Refusal, lang: Lang) -> Response {
 }
 
 fn describe(c: &Context) -> String {
-    let tz = c.facts.schedule.timezone();
+    let tz = c.facts.place.schedule.timezone();
     let when = written(c.lang, c.occurrence.start.with_timezone(&tz).naive_local());
     format!(
         "<p><strong>{}</strong><br>{}<br>{}</p>",
-        escape(&summary(&c.facts.session.sport, &c.facts.club.name)),
+        escape(&summary(
+            &c.facts.place.session.sport,
+            &c.facts.place.club.name
+        )),
         escape(&when),
         escape(
-            &c.facts
-                .session
-                .location
-                .clone()
-                .unwrap_or_else(|| c.facts.club.address_line())
+            &c.facts.place.session.location.clone().unwrap_or_else(|| c
+                .facts
+                .place
+                .club
+                .address_line())
         ),
     )
 }

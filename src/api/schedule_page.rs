@@ -98,15 +98,16 @@ async fn lines_of(
     now: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> Result<Vec<Line>, ApiError> {
-    let Ok(from_key) = facts.enrollment.enrollment.from_key.parse() else {
+    let Ok(from_key) = facts.enrollment.from_key.parse() else {
         return Ok(Vec::new());
     };
-    let series = facts.enrollment.enrollment.scope == "series";
-    let tz = facts.schedule.timezone();
+    let series = facts.enrollment.scope == "series";
+    let tz = facts.place.schedule.timezone();
     let mut lines = Vec::new();
     for occurrence in facts
+        .place
         .schedule
-        .occurrences(1, &facts.overrides, now, until)
+        .occurrences(1, &facts.place.overrides, now, until)
         .into_iter()
         .filter(|o| {
             if series {
@@ -119,7 +120,7 @@ async fn lines_of(
     {
         let declined = state
             .store
-            .rsvp_answer(facts.enrollment.enrollment.id, occurrence.key)
+            .rsvp_answer(facts.enrollment.id, occurrence.key)
             .await?
             == Some(Answer::NotComing);
         if declined {
@@ -134,9 +135,9 @@ async fn lines_of(
             )),
             minutes
         );
-        let mut what = escape(&summary(&facts.session.sport, &facts.club.name));
-        what.push_str(&format!("<br>{}", escape(&facts.session.title)));
-        if let Some(bring) = &facts.session.what_to_bring {
+        let mut what = escape(&summary(&facts.place.session.sport, &facts.place.club.name));
+        what.push_str(&format!("<br>{}", escape(&facts.place.session.title)));
+        if let Some(bring) = &facts.place.session.what_to_bring {
             what.push_str(&format!(
                 "<br>{} {}",
                 escape(&say(lang, "À apporter :", "Bring:")),
@@ -144,14 +145,15 @@ async fn lines_of(
             ));
         }
         let place = facts
+            .place
             .session
             .location
             .clone()
-            .unwrap_or_else(|| facts.club.address_line());
+            .unwrap_or_else(|| facts.place.club.address_line());
         let contact: Vec<String> = [
-            &facts.session.coach_name,
-            &facts.club.contact_phone,
-            &facts.club.contact_email,
+            &facts.place.session.coach_name,
+            &facts.place.club.contact_phone,
+            &facts.place.club.contact_email,
         ]
         .into_iter()
         .flatten()

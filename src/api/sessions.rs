@@ -20,7 +20,8 @@ use crate::domain::validate::{optional_text, required_text, search_key};
 use crate::domain::FieldError;
 use crate::planning::{schedule_of, search_rows};
 use crate::store::clubs::Club;
-use crate::store::sessions::{Materialization, Session};
+use crate::store::enrollments::EnrollmentFilter;
+use crate::store::sessions::{Materialization, Rekey, Session};
 
 const DEFAULT_TIMEZONE: &str = "Europe/Paris";
 
@@ -274,6 +275,7 @@ impl SessionsApi {
         let before = current.clone();
         let mut session = apply_update(current, body.0, now)?;
         let calendars_change = calendar_fields_differ(&before, &session);
+        let old_schedule = schedule_of(&before)?;
         let schedule = checked_schedule(&session, now)?;
         let overrides = state.store.overrides(session.id).await?;
         let dropped: Vec<OccurrenceKey> = schedule
@@ -285,6 +287,7 @@ impl SessionsApi {
             .into_iter()
             .filter(|o| !dropped.contains(&o.key))
             .collect();
+        let rekeyed = rekey_enrollments(&state, &session, &old_schedule, &schedule).await?;
         let rows = search_rows(&mut session, &schedule, &kept, now);
         state
             .store
@@ -296,6 +299,7 @@ impl SessionsApi {
                 },
                 &dropped,
                 calendars_change,
+                &rekeyed,
             )
             .await?;
         state.store.promote_waitlist(session.id, now).await?;
@@ -342,6 +346,7 @@ impl SessionsApi {
                 },
                 &[],
                 false,
+                &[],
             )
             .await?;
         state
@@ -646,6 +651,41 @@ fn apply_update(
     s.sequence += 1;
     s.updated_at = now;
     Ok(s)
+}
+
+/// Enrollments whose key the new schedule no longer has: a series moves to the first
+/// occurrence from the same day on, a single occurrence to the one on the same day, or
+/// is cancelled when its day has none.
+async fn rekey_enrollments(
+    state: &AppState,
+    session: &Session,
+    old: &Schedule,
+    new: &Schedule,
+) -> Result<Vec<Rekey>, ApiError> {
+    let active = state
+        .store
+        .enrollments(&EnrollmentFilter {
+            session_id: Some(session.id),
+            ..Default::default()
+        })
+        .await?;
+    let mut rekeyed = Vec::new();
+    for placed in active.iter().filter(|p| p.enrollment.status != "cancelled") {
+        let Ok(key) = placed.enrollment.from_key.parse::<OccurrenceKey>() else {
+            continue;
+        };
+        let one = placed.enrollment.scope == "occurrence";
+        match new.rekey(old, key, one) {
+            Some(same) if same == key => {}
+            Some(moved) => rekeyed.push(Rekey::Move {
+                enrollment_id: placed.enrollment.id,
+                key: moved,
+            }),
+            None if one => rekeyed.push(Rekey::Cancel(placed.enrollment.id)),
+            None => {}
+        }
+    }
+    Ok(rekeyed)
 }
 
 /// Whether a change reaches what a participant's calendar shows.

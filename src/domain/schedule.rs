@@ -269,6 +269,31 @@ impl Schedule {
             .collect()
     }
 
+    /// Where an enrollment keyed `key` under `old` belongs under this schedule: the same
+    /// key if it still exists, else the first occurrence on the same local day or later
+    /// (`same_day_only`: on that day only, for an enrollment in one occurrence). `None`:
+    /// nothing left for it.
+    pub fn rekey(
+        &self,
+        old: &Schedule,
+        key: OccurrenceKey,
+        same_day_only: bool,
+    ) -> Option<OccurrenceKey> {
+        if self.has_occurrence(key) {
+            return Some(key);
+        }
+        let day = key.original_start().with_timezone(&old.tz).date_naive();
+        let day_start = resolve_local(self.tz, day.and_time(chrono::NaiveTime::MIN));
+        let until = if same_day_only {
+            day_start + Duration::days(1)
+        } else {
+            day_start + Duration::days(6 * 366)
+        };
+        self.planned_starts(day_start, until)
+            .next()
+            .map(OccurrenceKey::new)
+    }
+
     /// The session's EXDATEs, as local times.
     pub fn excluded_locals(&self) -> impl Iterator<Item = NaiveDateTime> + '_ {
         self.exdates.iter().copied()

@@ -1134,3 +1134,33 @@ fn materialize_applies_overrides() {
     assert!(occ.last().unwrap().start < now + Duration::days(548));
     assert!(occ.last().unwrap().start >= now + Duration::days(541));
 }
+
+#[test]
+fn a_start_moved_earlier_keeps_enrollments_on_their_day() {
+    let rule = "FREQ=WEEKLY;BYDAY=TU;COUNT=4";
+    let old = schedule("Europe/Paris", "2027-02-02T18:30:00", rule);
+    let new = schedule("Europe/Paris", "2027-02-02T18:00:00", rule);
+    let first = key("20270202T173000Z");
+    let moved = key("20270202T170000Z");
+    assert_eq!(new.rekey(&old, first, false), Some(moved));
+    assert_eq!(new.rekey(&old, first, true), Some(moved));
+    assert_eq!(
+        old.rekey(&old, first, true),
+        Some(first),
+        "unchanged keys stay"
+    );
+    let thursdays = schedule(
+        "Europe/Paris",
+        "2027-02-04T18:00:00",
+        "FREQ=WEEKLY;BYDAY=TH;COUNT=4",
+    );
+    assert_eq!(
+        thursdays.rekey(&old, first, true),
+        None,
+        "no Tuesday any more"
+    );
+    assert_eq!(
+        thursdays.rekey(&old, first, false),
+        Some(key("20270204T170000Z"))
+    );
+}

@@ -1,6 +1,9 @@
 //! From an outbox row to the email it stands for, rendered from the current state with
 //! the calendar SEQUENCE of its cause. Reminders are checked again here, at send time.
 
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
 use chrono::{DateTime, Datelike, Duration, Utc};
 use lettre::message::Mailbox;
 use lettre::Message;
@@ -18,11 +21,10 @@ use crate::domain::rsvp::{Answer, Rsvp};
 use crate::domain::schedule::{OccurrenceKey, OccurrenceStatus, Override, Schedule};
 use crate::planning::schedule_of;
 use crate::store::clubs::Club;
-use crate::store::enrollments::Placed;
+use crate::store::enrollments::Enrollment;
+use crate::store::mail_facts::{MailPerson, Referrer};
 use crate::store::outbox::{Audience, OutboxMessage};
-use crate::store::participants::Participant;
 use crate::store::sessions::Session;
-use crate::store::users::User;
 use crate::store::{Store, StoreError};
 
 /// What to do with a claimed message.
@@ -47,71 +49,99 @@ pub enum ComposeError {
     Build(String),
 }
 
-/// Everything a message about one enrollment draws on.
-pub struct Facts {
-    pub enrollment: Placed,
-    pub participant: Participant,
-    pub referrer: User,
+/// A session as email shows it: its timing, overrides and club.
+pub struct Place {
     pub session: Session,
     pub club: Club,
     pub schedule: Schedule,
     pub overrides: Vec<Override>,
+}
+
+/// Everything a message about one enrollment draws on.
+pub struct Facts {
+    pub enrollment: Enrollment,
+    pub participant: MailPerson,
+    pub referrer: Referrer,
+    pub place: Arc<Place>,
     pub feed_token: String,
 }
 
 impl Facts {
+    /// The facts of many enrollments in a few queries. An enrollment whose participant
+    /// was erased (or whose session no longer reads as a schedule) is absent.
+    pub async fn load_many(
+        store: &Store,
+        enrollment_ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, Facts>, StoreError> {
+        let people = store.mail_people(enrollment_ids).await?;
+        let mut places: HashMap<Uuid, Option<Arc<Place>>> = HashMap::new();
+        let mut facts = HashMap::with_capacity(people.len());
+        for (id, (enrollment, participant, referrer)) in people {
+            let place = match places.get(&enrollment.session_id) {
+                Some(place) => place.clone(),
+                None => {
+                    let (session, club, overrides) =
+                        store.session_place(enrollment.session_id).await?;
+                    let place = schedule_of(&session).ok().map(|schedule| {
+                        Arc::new(Place {
+                            session,
+                            club,
+                            schedule,
+                            overrides,
+                        })
+                    });
+                    places.insert(enrollment.session_id, place.clone());
+                    place
+                }
+            };
+            let Some(place) = place else { continue };
+            let feed_token = match &participant.feed_token {
+                Some(token) => token.clone(),
+                None => store.feed_token(participant.id).await?,
+            };
+            facts.insert(
+                id,
+                Facts {
+                    enrollment,
+                    participant,
+                    referrer,
+                    place,
+                    feed_token,
+                },
+            );
+        }
+        Ok(facts)
+    }
+
     pub async fn load(store: &Store, enrollment_id: Uuid) -> Result<Option<Self>, StoreError> {
-        let enrollment = store.enrollment(enrollment_id).await?;
-        let participant = match store
-            .participant(enrollment.enrollment.participant_id)
-            .await
-        {
-            Ok(p) => p,
-            Err(StoreError::NotFound) => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        let referrer = store.user(participant.referrer_id).await?;
-        let session = store.session(enrollment.enrollment.session_id).await?;
-        let club = store.club(session.club_id).await?;
-        let overrides = store.overrides(session.id).await?;
-        let Ok(schedule) = schedule_of(&session) else {
-            return Ok(None);
-        };
-        let feed_token = store.feed_token(participant.id).await?;
-        Ok(Some(Self {
-            enrollment,
-            participant,
-            referrer,
-            session,
-            club,
-            schedule,
-            overrides,
-            feed_token,
-        }))
+        Ok(Self::load_many(store, &[enrollment_id])
+            .await?
+            .remove(&enrollment_id))
     }
 
     fn summary(&self) -> String {
-        summary(&self.session.sport, &self.club.name)
+        summary(&self.place.session.sport, &self.place.club.name)
     }
 
     fn address(&self) -> String {
-        self.session
+        self.place
+            .session
             .location
             .clone()
             .filter(|l| !l.trim().is_empty())
-            .unwrap_or_else(|| self.club.address_line())
+            .unwrap_or_else(|| self.place.club.address_line())
     }
 
     fn tz(&self) -> chrono_tz::Tz {
-        self.schedule.timezone()
+        self.place.schedule.timezone()
     }
 
     fn key(&self) -> Option<OccurrenceKey> {
-        self.enrollment.enrollment.from_key.parse().ok()
+        self.enrollment.from_key.parse().ok()
     }
 
     fn is_series(&self) -> bool {
-        self.enrollment.enrollment.scope == "series"
+        self.enrollment.scope == "series"
     }
 
     /// The calendar timing of the enrollment now.
@@ -119,14 +149,14 @@ impl Facts {
         let key = self.key()?;
         if self.is_series() {
             invite::series(
-                &self.schedule,
-                self.session.rrule.as_deref(),
-                &self.overrides,
+                &self.place.schedule,
+                self.place.session.rrule.as_deref(),
+                &self.place.overrides,
                 key,
             )
         } else {
-            let change = self.overrides.iter().find(|o| o.key == key);
-            Some(invite::one_occurrence(&self.schedule, key, change))
+            let change = self.place.overrides.iter().find(|o| o.key == key);
+            Some(invite::one_occurrence(&self.place.schedule, key, change))
         }
     }
 
@@ -134,12 +164,13 @@ impl Facts {
     fn next_occurrence(&self, now: DateTime<Utc>) -> Option<crate::domain::schedule::Occurrence> {
         let key = self.key()?;
         if !self.is_series() {
-            let change = self.overrides.iter().find(|o| o.key == key);
-            return Some(self.schedule.apply(key, 1, change));
+            let change = self.place.overrides.iter().find(|o| o.key == key);
+            return Some(self.place.schedule.apply(key, 1, change));
         }
         let from = key.original_start().max(now);
-        self.schedule
-            .occurrences(1, &self.overrides, from, from + Duration::days(400))
+        self.place
+            .schedule
+            .occurrences(1, &self.place.overrides, from, from + Duration::days(400))
             .into_iter()
             .find(|o| o.status != OccurrenceStatus::Cancelled && o.key >= key)
     }
@@ -165,23 +196,23 @@ pub fn map_url(club: &Club) -> Option<String> {
 }
 
 impl Mailer {
+    /// Composes one message from its batch's facts (`None`: the enrollment or its
+    /// participant is gone) and the batch's "I can't come" answers.
     pub async fn compose(
         &self,
         store: &Store,
         row: &OutboxMessage,
+        facts: Option<&Facts>,
+        declined: &HashSet<(Uuid, String)>,
         now: DateTime<Utc>,
     ) -> Result<Composed, ComposeError> {
         let Some(kind) = MessageKind::parse(&row.kind) else {
             return Ok(Composed::Skip(format!("unknown kind {}", row.kind)));
         };
-        let Some(enrollment_id) = row.enrollment_id else {
-            return Ok(Composed::Skip("no enrollment".into()));
-        };
-        let facts = match Facts::load(store, enrollment_id).await {
-            Ok(Some(facts)) => facts,
-            Ok(None) => return Ok(Composed::Skip("participant erased".into())),
-            Err(StoreError::NotFound) => return Ok(Composed::Skip("enrollment gone".into())),
-            Err(e) => return Err(e.into()),
+        let Some(facts) = facts else {
+            return Ok(Composed::Skip(
+                "participant erased or enrollment gone".into(),
+            ));
         };
         let audience = if row.audience == Audience::Referrer.as_str() {
             Audience::Referrer
@@ -208,7 +239,7 @@ impl Mailer {
             ),
         };
         let occurrence = match kind {
-            MessageKind::Reminder => match self.reminder_due(store, row, &facts, now).await? {
+            MessageKind::Reminder => match reminder_due(row, facts, declined, now) {
                 Ok(occurrence) => Some(occurrence),
                 Err(composed) => return Ok(composed),
             },
@@ -220,18 +251,10 @@ impl Mailer {
             Audience::Referrer => Lang::Fr,
         };
         let context = self
-            .context(
-                kind,
-                lang,
-                audience,
-                row,
-                &facts,
-                occurrence.as_ref(),
-                store,
-            )
+            .context(kind, lang, audience, row, facts, occurrence.as_ref(), store)
             .await?;
         let rendered = self.templates.render(lang, &context)?;
-        let calendar = self.calendar_part(kind, row, &facts, lang, occurrence.as_ref(), now);
+        let calendar = self.calendar_part(kind, row, facts, lang, occurrence.as_ref(), now);
         let message_id = format!("<{}@{}>", row.id, self.domain);
         let message = mime::build(
             &self.from,
@@ -245,53 +268,6 @@ impl Mailer {
             recipient: recipient.email.to_string().to_lowercase(),
             message: Box::new(message),
         })
-    }
-
-    /// The occurrence a reminder is for, or why it is not sent (now or yet).
-    async fn reminder_due(
-        &self,
-        store: &Store,
-        row: &OutboxMessage,
-        facts: &Facts,
-        now: DateTime<Utc>,
-    ) -> Result<Result<crate::domain::schedule::Occurrence, Composed>, ComposeError> {
-        let skip = |why: &str| Ok(Err(Composed::Skip(why.into())));
-        let Some(key) = row
-            .occurrence_key
-            .as_deref()
-            .and_then(|k| k.parse::<OccurrenceKey>().ok())
-        else {
-            return skip("no occurrence");
-        };
-        if facts.session.status != "published" {
-            return skip("session not published");
-        }
-        if facts.enrollment.enrollment.status != "confirmed" {
-            return skip("enrollment not confirmed");
-        }
-        if !facts.schedule.has_occurrence(key) {
-            return skip("occurrence no longer in the schedule");
-        }
-        let change = facts.overrides.iter().find(|o| o.key == key);
-        let occurrence = facts.schedule.apply(key, 1, change);
-        if occurrence.status == OccurrenceStatus::Cancelled {
-            return skip("occurrence cancelled");
-        }
-        if store
-            .rsvp_answer(facts.enrollment.enrollment.id, key)
-            .await?
-            == Some(Answer::NotComing)
-        {
-            return skip("said they cannot come");
-        }
-        if now >= occurrence.start {
-            return skip("occurrence already started");
-        }
-        let due = occurrence.start - Duration::hours(facts.session.reminder_hours_before.into());
-        if now < due {
-            return Ok(Err(Composed::NotBefore(due)));
-        }
-        Ok(Ok(occurrence))
     }
 
     fn rsvp_url(&self, enrollment_id: Uuid, key: OccurrenceKey, answer: Answer) -> String {
@@ -330,17 +306,18 @@ impl Mailer {
             .unwrap_or_default();
         let recurrence = (facts.is_series()
             && facts
+                .place
                 .session
                 .rrule
                 .as_deref()
                 .is_some_and(|r| r.to_ascii_uppercase().contains("FREQ=WEEKLY")))
-        .then(|| weekday_recurrence(lang, facts.session.start_local.weekday()));
+        .then(|| weekday_recurrence(lang, facts.place.session.start_local.weekday()));
         let rsvp = (kind == MessageKind::Reminder)
             .then(|| occurrence.map(|o| o.key))
             .flatten();
         let waitlist_position = if kind == MessageKind::Waitlisted {
             store
-                .enrollment(facts.enrollment.enrollment.id)
+                .enrollment(facts.enrollment.id)
                 .await?
                 .waitlist_position
         } else {
@@ -356,23 +333,21 @@ impl Mailer {
             },
             copy_for: (audience == Audience::Referrer).then(|| participant_name.clone()),
             summary: facts.summary(),
-            session_title: facts.session.title.clone(),
+            session_title: facts.place.session.title.clone(),
             when,
             recurrence,
             duration_minutes: occurrence
                 .map(|o| i32::try_from((o.end - o.start).num_minutes()).unwrap_or(0))
-                .unwrap_or(facts.session.duration_minutes),
+                .unwrap_or(facts.place.session.duration_minutes),
             address: facts.address(),
-            map_url: map_url(&facts.club),
-            what_to_bring: facts.session.what_to_bring.clone(),
-            coach_name: facts.session.coach_name.clone(),
-            club_name: facts.club.name.clone(),
-            club_phone: facts.club.contact_phone.clone(),
-            club_email: facts.club.contact_email.clone(),
-            rsvp_yes_url: rsvp
-                .map(|k| self.rsvp_url(facts.enrollment.enrollment.id, k, Answer::Coming)),
-            rsvp_no_url: rsvp
-                .map(|k| self.rsvp_url(facts.enrollment.enrollment.id, k, Answer::NotComing)),
+            map_url: map_url(&facts.place.club),
+            what_to_bring: facts.place.session.what_to_bring.clone(),
+            coach_name: facts.place.session.coach_name.clone(),
+            club_name: facts.place.club.name.clone(),
+            club_phone: facts.place.club.contact_phone.clone(),
+            club_email: facts.place.club.contact_email.clone(),
+            rsvp_yes_url: rsvp.map(|k| self.rsvp_url(facts.enrollment.id, k, Answer::Coming)),
+            rsvp_no_url: rsvp.map(|k| self.rsvp_url(facts.enrollment.id, k, Answer::NotComing)),
             feed_url: (!is_failure).then(|| self.feed_url(&facts.feed_token)),
             change_note: row.detail.as_deref().and_then(|d| change_note(lang, d, tz)),
             waitlist_position,
@@ -432,27 +407,30 @@ impl Mailer {
         next: Option<&crate::domain::schedule::Occurrence>,
     ) -> calendar::Event {
         let fr = lang == Lang::Fr;
-        let mut description = vec![facts.session.title.clone()];
-        if let Some(bring) = &facts.session.what_to_bring {
+        let mut description = vec![facts.place.session.title.clone()];
+        if let Some(bring) = &facts.place.session.what_to_bring {
             description.push(format!(
                 "{} {bring}",
                 if fr { "À apporter :" } else { "Bring:" }
             ));
         }
-        let contact: Vec<&str> = [&facts.club.contact_phone, &facts.club.contact_email]
-            .into_iter()
-            .flatten()
-            .map(String::as_str)
-            .collect();
+        let contact: Vec<&str> = [
+            &facts.place.club.contact_phone,
+            &facts.place.club.contact_email,
+        ]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect();
         if !contact.is_empty() {
             description.push(format!(
                 "Contact {} : {}",
-                facts.club.name,
+                facts.place.club.name,
                 contact.join(", ")
             ));
         }
         if let Some(next) = next.filter(|_| method == Method::Request) {
-            let id = facts.enrollment.enrollment.id;
+            let id = facts.enrollment.id;
             description.push(format!(
                 "{} {}",
                 if fr { "Je viens :" } else { "I'm coming:" },
@@ -475,12 +453,12 @@ impl Mailer {
         ));
         let cancelled = method == Method::Cancel || timing.cancelled;
         calendar::Event {
-            uid: enrollment_uid(facts.enrollment.enrollment.id, &self.domain),
+            uid: enrollment_uid(facts.enrollment.id, &self.domain),
             sequence,
             summary: facts.summary(),
             description: description.join("\n"),
             location: facts.address(),
-            geo: facts.club.latitude.zip(facts.club.longitude),
+            geo: facts.place.club.latitude.zip(facts.place.club.longitude),
             url: None,
             timezone: facts.tz(),
             start_local: timing.start_local,
@@ -501,6 +479,48 @@ impl Mailer {
             }),
         }
     }
+}
+
+/// The occurrence a reminder is for, or why it is not sent (now or yet).
+fn reminder_due(
+    row: &OutboxMessage,
+    facts: &Facts,
+    declined: &HashSet<(Uuid, String)>,
+    now: DateTime<Utc>,
+) -> Result<crate::domain::schedule::Occurrence, Composed> {
+    let skip = |why: &str| Err(Composed::Skip(why.into()));
+    let Some(key) = row
+        .occurrence_key
+        .as_deref()
+        .and_then(|k| k.parse::<OccurrenceKey>().ok())
+    else {
+        return skip("no occurrence");
+    };
+    if facts.place.session.status != "published" {
+        return skip("session not published");
+    }
+    if facts.enrollment.status != "confirmed" {
+        return skip("enrollment not confirmed");
+    }
+    if !facts.place.schedule.has_occurrence(key) {
+        return skip("occurrence no longer in the schedule");
+    }
+    let change = facts.place.overrides.iter().find(|o| o.key == key);
+    let occurrence = facts.place.schedule.apply(key, 1, change);
+    if occurrence.status == OccurrenceStatus::Cancelled {
+        return skip("occurrence cancelled");
+    }
+    if declined.contains(&(facts.enrollment.id, key.to_string())) {
+        return skip("said they cannot come");
+    }
+    if now >= occurrence.start {
+        return skip("occurrence already started");
+    }
+    let due = occurrence.start - Duration::hours(facts.place.session.reminder_hours_before.into());
+    if now < due {
+        return Err(Composed::NotBefore(due));
+    }
+    Ok(occurrence)
 }
 
 pub const PRODID: &str = "-//Entourage Sport//Sessions//FR";

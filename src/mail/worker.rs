@@ -4,29 +4,55 @@
 //! participant's social worker is told. On shutdown, messages not yet started are handed
 //! back and those in flight are finished.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
+use uuid::Uuid;
 
-use super::compose::{ComposeError, Composed};
+use super::compose::{ComposeError, Composed, Facts};
 use super::transport::SMTP_CONNECTIONS;
 use super::Mailer;
 use crate::config::JobTiming;
-use crate::store::outbox::{Claim, Outcome};
+use crate::store::outbox::{Audience, Claim, Outcome};
 use crate::store::Store;
 
 /// Messages claimed at once: a few per connection keeps every connection busy.
-const BATCH: i64 = (SMTP_CONNECTIONS as i64) * 8;
+const BATCH: i64 = (SMTP_CONNECTIONS as i64) * 32;
 /// The longest wait between two attempts.
 const MAX_BACKOFF: Duration = Duration::hours(6);
+
+/// Batches in progress at once: while one batch is being sent, the next is claimed and
+/// read, so the SMTP connections never wait for the database.
+const LANES: usize = 3;
 
 pub async fn run(
     store: Store,
     mailer: Arc<Mailer>,
     timing: JobTiming,
+    shutdown: watch::Receiver<bool>,
+) {
+    let connections = Arc::new(Semaphore::new(SMTP_CONNECTIONS as usize));
+    let mut lanes = JoinSet::new();
+    for _ in 0..LANES {
+        lanes.spawn(lane(
+            store.clone(),
+            mailer.clone(),
+            timing.clone(),
+            connections.clone(),
+            shutdown.clone(),
+        ));
+    }
+    while lanes.join_next().await.is_some() {}
+}
+
+async fn lane(
+    store: Store,
+    mailer: Arc<Mailer>,
+    timing: JobTiming,
+    connections: Arc<Semaphore>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let lease = Duration::from_std(timing.lease).unwrap_or(Duration::minutes(5));
@@ -48,7 +74,8 @@ pub async fn run(
             }
             continue;
         }
-        let (done, unstarted) = deliver(&store, &mailer, &timing, claims, &shutdown).await;
+        let (done, unstarted) =
+            deliver(&store, &mailer, &timing, &connections, claims, &shutdown).await;
         record(&store, &done).await;
         if let Err(error) = store.release_messages(&unstarted).await {
             tracing::warn!(%error, "outbox: cannot release messages; their lease will");
@@ -71,41 +98,133 @@ async fn record(store: &Store, done: &[(Claim, Outcome)]) {
     );
 }
 
+/// Messages sent to one address in the last hour, and when the oldest of them went.
+type SentLastHour = (i64, Option<DateTime<Utc>>);
+
+/// What the tasks of one batch share: the facts read for the whole batch, and how many
+/// messages each address has had in the last hour (from the database, then counted up
+/// as the batch sends).
+struct Batch {
+    facts: HashMap<Uuid, Facts>,
+    declined: HashSet<(Uuid, String)>,
+    sent_last_hour: Mutex<HashMap<String, SentLastHour>>,
+}
+
+async fn read_batch(store: &Store, claims: &[Claim], now: DateTime<Utc>) -> Result<Batch, String> {
+    let ids: HashSet<Uuid> = claims
+        .iter()
+        .filter_map(|c| c.message.enrollment_id)
+        .collect();
+    let ids: Vec<Uuid> = ids.into_iter().collect();
+    let facts = Facts::load_many(store, &ids)
+        .await
+        .map_err(|e| e.to_string())?;
+    let reminders: Vec<(Uuid, String)> = claims
+        .iter()
+        .filter(|c| c.message.kind == "reminder")
+        .filter_map(|c| Some((c.message.enrollment_id?, c.message.occurrence_key.clone()?)))
+        .collect();
+    let declined = store
+        .declined_among(&reminders)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut recipients: Vec<String> = claims
+        .iter()
+        .filter_map(|c| {
+            let f = facts.get(&c.message.enrollment_id?)?;
+            if c.message.audience == Audience::Referrer.as_str() {
+                Some(f.referrer.email.to_lowercase())
+            } else {
+                f.participant.email.as_ref().map(|e| e.to_lowercase())
+            }
+        })
+        .collect();
+    recipients.sort();
+    recipients.dedup();
+    let sent_last_hour = store
+        .sent_counts_since(&recipients, now - Duration::hours(1))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(Batch {
+        facts,
+        declined,
+        sent_last_hour: Mutex::new(sent_last_hour),
+    })
+}
+
 /// Sends a batch, at most one message per connection at a time. Returns the outcomes,
 /// and the claims not started because the service is stopping.
 async fn deliver(
     store: &Store,
     mailer: &Arc<Mailer>,
     timing: &JobTiming,
+    connections: &Arc<Semaphore>,
     claims: Vec<Claim>,
     shutdown: &watch::Receiver<bool>,
 ) -> (Vec<(Claim, Outcome)>, Vec<Claim>) {
-    let permits = Arc::new(Semaphore::new(SMTP_CONNECTIONS as usize));
-    let sent_in_batch: Arc<Mutex<HashMap<String, u32>>> = Arc::default();
-    let mut tasks = JoinSet::new();
+    let now = crate::clock::now();
+    let batch = match read_batch(store, &claims, now).await {
+        Ok(batch) => Arc::new(batch),
+        Err(error) => {
+            tracing::warn!(%error, "outbox: cannot read what the messages need");
+            let done = claims
+                .into_iter()
+                .map(|claim| {
+                    let outcome = failed(timing, &claim, error.clone(), false, now);
+                    (claim, outcome)
+                })
+                .collect();
+            return (done, Vec::new());
+        }
+    };
+    // One person's messages go out one after the other, in the order of their causes
+    // (a promotion before the invitation it announces); different people's in parallel.
+    let mut chains: Vec<Vec<Claim>> = Vec::new();
+    let mut chain_of: HashMap<Option<Uuid>, usize> = HashMap::new();
     for claim in claims {
+        let key = claim.message.enrollment_id;
+        match chain_of.get(&key).filter(|_| key.is_some()) {
+            Some(&index) => chains[index].push(claim),
+            None => {
+                chain_of.insert(key, chains.len());
+                chains.push(vec![claim]);
+            }
+        }
+    }
+    let mut tasks = JoinSet::new();
+    for chain in chains {
         let (store, mailer, permits, shutdown) = (
             store.clone(),
             mailer.clone(),
-            permits.clone(),
+            connections.clone(),
             shutdown.clone(),
         );
-        let (timing, sent_in_batch) = (timing.clone(), sent_in_batch.clone());
+        let (timing, batch) = (timing.clone(), batch.clone());
         tasks.spawn(async move {
-            let _permit = permits.acquire_owned().await;
-            if *shutdown.borrow() {
-                return (claim, None);
+            let mut results = Vec::with_capacity(chain.len());
+            for claim in chain {
+                if *shutdown.borrow() {
+                    results.push((claim, None));
+                    continue;
+                }
+                let outcome = attempt(&store, &mailer, &timing, &claim, &batch, &permits).await;
+                results.push((claim, Some(outcome)));
             }
-            let outcome = attempt(&store, &mailer, &timing, &claim, &sent_in_batch).await;
-            (claim, Some(outcome))
+            results
         });
     }
     let mut done = Vec::new();
     let mut unstarted = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         match joined {
-            Ok((claim, Some(outcome))) => done.push((claim, outcome)),
-            Ok((claim, None)) => unstarted.push(claim),
+            Ok(results) => {
+                for (claim, outcome) in results {
+                    match outcome {
+                        Some(outcome) => done.push((claim, outcome)),
+                        None => unstarted.push(claim),
+                    }
+                }
+            }
             Err(error) => tracing::error!(%error, "outbox: a delivery task failed"),
         }
     }
@@ -117,11 +236,16 @@ async fn attempt(
     mailer: &Mailer,
     timing: &JobTiming,
     claim: &Claim,
-    sent_in_batch: &Mutex<HashMap<String, u32>>,
+    batch: &Batch,
+    connections: &Semaphore,
 ) -> Outcome {
     let message = &claim.message;
     let now = crate::clock::now();
-    let composed = match mailer.compose(store, message, now).await {
+    let facts = message.enrollment_id.and_then(|id| batch.facts.get(&id));
+    let composed = match mailer
+        .compose(store, message, facts, &batch.declined, now)
+        .await
+    {
         Ok(composed) => composed,
         Err(ComposeError::Build(error)) => return Outcome::Dead { error },
         Err(error) => return failed(timing, claim, error.to_string(), false, now),
@@ -134,49 +258,56 @@ async fn attempt(
         }
         Composed::NotBefore(until) => return Outcome::Deferred { until },
     };
-    if let Some(until) = over_hourly_limit(store, mailer, &recipient, sent_in_batch, now).await {
+    if let Some(until) = over_hourly_limit(mailer, batch, &recipient, now) {
         tracing::info!(message = %message.id, kind = %message.kind, "email delayed: hourly limit");
         return Outcome::Deferred { until };
     }
-    match mailer.transport.send(*email).await {
+    // Composing runs beside the sends; only the send itself waits for a connection.
+    let sent = {
+        let _connection = connections.acquire().await;
+        mailer.transport.send(*email).await
+    };
+    match sent {
         Ok(()) => {
             tracing::info!(message = %message.id, kind = %message.kind, attempt = message.attempts + 1, "email sent");
             Outcome::Sent { recipient }
         }
         Err(error) => {
-            undo_count(sent_in_batch, &recipient);
+            uncount(batch, &recipient);
             failed(timing, claim, error.message, error.permanent, now)
         }
     }
 }
 
-/// When the recipient already had their share this hour: until when to wait.
-async fn over_hourly_limit(
-    store: &Store,
+/// When the recipient already had their share this hour: until when to wait. Otherwise
+/// counts this message against their share.
+fn over_hourly_limit(
     mailer: &Mailer,
+    batch: &Batch,
     recipient: &str,
-    sent_in_batch: &Mutex<HashMap<String, u32>>,
     now: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
-    // Unknown counts do not hold mail back: the limit protects people, not the queue.
-    let (sent, oldest) = store
-        .sent_to_since(recipient, now - Duration::hours(1))
-        .await
-        .unwrap_or_default();
-    let mut batch = sent_in_batch.lock().unwrap_or_else(|e| e.into_inner());
-    let in_batch = batch.entry(recipient.to_owned()).or_default();
-    if sent + i64::from(*in_batch) >= i64::from(mailer.hourly_limit) {
-        let until = oldest.map_or(now, |o| o + Duration::hours(1));
+    let mut counts = batch
+        .sent_last_hour
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let (sent, oldest) = counts.entry(recipient.to_owned()).or_insert((0, None));
+    if *sent >= i64::from(mailer.hourly_limit) {
+        let until = oldest.unwrap_or(now) + Duration::hours(1);
         return Some(until.max(now + Duration::minutes(1)));
     }
-    *in_batch += 1;
+    *sent += 1;
+    oldest.get_or_insert(now);
     None
 }
 
-fn undo_count(sent_in_batch: &Mutex<HashMap<String, u32>>, recipient: &str) {
-    let mut batch = sent_in_batch.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(count) = batch.get_mut(recipient) {
-        *count = count.saturating_sub(1);
+fn uncount(batch: &Batch, recipient: &str) {
+    let mut counts = batch
+        .sent_last_hour
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some((sent, _)) = counts.get_mut(recipient) {
+        *sent = (*sent - 1).max(0);
     }
 }
 

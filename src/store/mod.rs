@@ -6,6 +6,7 @@
 
 pub mod clubs;
 pub mod enrollments;
+pub mod mail_facts;
 pub mod outbox;
 pub mod participants;
 pub mod rsvps;

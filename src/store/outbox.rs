@@ -388,57 +388,94 @@ impl Store {
         if results.is_empty() {
             return Ok(());
         }
+        let sent: Vec<(&Claim, &str)> = results
+            .iter()
+            .filter_map(|(claim, outcome)| match outcome {
+                Outcome::Sent { recipient } => Some((claim, recipient.as_str())),
+                _ => None,
+            })
+            .collect();
         transaction!(self, |tx| {
+            // The common case, in two statements per few hundred messages.
+            for chunk in sent.chunks(300) {
+                let mut update = sqlx::QueryBuilder::new(
+                    "UPDATE outbox SET status = 'sent', attempts = attempts + 1,
+                        recipient = v.column2, last_error = NULL, sent_at = ",
+                );
+                update.push_bind(now);
+                update.push(", updated_at = ");
+                update.push_bind(now);
+                update.push(", lease_until = NULL, claim_token = NULL FROM (");
+                update.push_values(chunk, |mut row, (claim, recipient)| {
+                    row.push_bind(claim.message.id)
+                        .push_bind(recipient.to_string())
+                        .push_bind(claim.token);
+                });
+                update.push(
+                    ") AS v WHERE outbox.id = v.column1 AND outbox.claim_token = v.column3
+                     RETURNING outbox.id",
+                );
+                let updated: Vec<Uuid> = update.build_query_scalar().fetch_all(&mut *tx).await?;
+                if updated.is_empty() {
+                    continue;
+                }
+                let mut log = sqlx::QueryBuilder::new(
+                    "INSERT INTO outbox_attempts (message_id, attempt, at, outcome, error)
+                     SELECT o.id, (SELECT COALESCE(MAX(a.attempt), 0) + 1 FROM outbox_attempts a
+                        WHERE a.message_id = o.id), ",
+                );
+                log.push_bind(now);
+                log.push(", 'sent', NULL FROM outbox o WHERE o.id IN (");
+                let mut ids = log.separated(", ");
+                for id in &updated {
+                    ids.push_bind(*id);
+                }
+                log.push(")");
+                log.build().execute(&mut *tx).await?;
+            }
             for (claim, outcome) in results {
-                let (status, recipient, error, available_at, counts) = match outcome {
-                    Outcome::Sent { recipient } => {
-                        ("sent", Some(recipient.as_str()), None, None, true)
-                    }
+                let (status, error, available_at, counts) = match outcome {
+                    Outcome::Sent { .. } => continue,
                     Outcome::Retry { error, next } => {
-                        ("pending", None, Some(error.as_str()), Some(*next), true)
+                        ("pending", Some(error.as_str()), Some(*next), true)
                     }
-                    Outcome::Dead { error } => ("dead", None, Some(error.as_str()), None, true),
-                    Outcome::Skipped { reason } => {
-                        ("skipped", None, Some(reason.as_str()), None, false)
-                    }
-                    Outcome::Deferred { until } => ("pending", None, None, Some(*until), false),
+                    Outcome::Dead { error } => ("dead", Some(error.as_str()), None, true),
+                    Outcome::Skipped { reason } => ("skipped", Some(reason.as_str()), None, false),
+                    Outcome::Deferred { until } => ("pending", None, Some(*until), false),
                 };
-                let attempt = sqlx::query_scalar::<_, i32>(
+                let changed = sqlx::query(
                     "UPDATE outbox SET status = $3, attempts = attempts + $4,
-                        recipient = COALESCE($5, recipient), last_error = COALESCE($6, last_error),
-                        available_at = COALESCE($7, available_at),
-                        sent_at = CASE WHEN $3 = 'sent' THEN $8 ELSE sent_at END,
-                        lease_until = NULL, claim_token = NULL, updated_at = $8
-                     WHERE id = $1 AND claim_token = $2
-                     RETURNING attempts",
+                        last_error = COALESCE($5, last_error),
+                        available_at = COALESCE($6, available_at),
+                        lease_until = NULL, claim_token = NULL, updated_at = $7
+                     WHERE id = $1 AND claim_token = $2",
                 )
                 .bind(claim.message.id)
                 .bind(claim.token)
                 .bind(status)
                 .bind(i32::from(counts))
-                .bind(recipient)
                 .bind(error)
                 .bind(available_at)
                 .bind(now)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let Some(attempt) = attempt else { continue };
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if changed == 0 {
+                    continue;
+                }
                 let logged = match outcome {
-                    Outcome::Deferred { .. } => None,
-                    Outcome::Sent { .. } => Some(("sent", None)),
-                    Outcome::Retry { error, .. } => Some(("retry", Some(error))),
-                    Outcome::Dead { error } => Some(("dead", Some(error))),
-                    Outcome::Skipped { reason } => Some(("skipped", Some(reason))),
+                    Outcome::Retry { .. } => Some("retry"),
+                    Outcome::Dead { .. } => Some("dead"),
+                    Outcome::Skipped { .. } => Some("skipped"),
+                    Outcome::Sent { .. } | Outcome::Deferred { .. } => None,
                 };
-                if let Some((label, error)) = logged {
-                    // A skip is not an attempt; it is logged as the next one's number.
+                if let Some(label) = logged {
                     sqlx::query(
                         "INSERT INTO outbox_attempts (message_id, attempt, at, outcome, error)
-                         VALUES ($1, $2, $3, $4, $5)
-                         ON CONFLICT (message_id, attempt) DO NOTHING",
+                         SELECT $1, COALESCE(MAX(attempt), 0) + 1, $2, $3, $4
+                         FROM outbox_attempts WHERE message_id = $1",
                     )
                     .bind(claim.message.id)
-                    .bind(if counts { attempt } else { attempt + 1 })
                     .bind(now)
                     .bind(label)
                     .bind(error)
@@ -607,9 +644,9 @@ impl Store {
         due: &[(ReminderCandidate, Audience, DateTime<Utc>)],
         now: DateTime<Utc>,
     ) -> StoreResult<u64> {
-        let mut written = 0;
-        for chunk in due.chunks(400) {
-            written += transaction!(self, |tx| {
+        Ok(transaction!(self, |tx| {
+            let mut written = 0;
+            for chunk in due.chunks(400) {
                 let mut insert = sqlx::QueryBuilder::new(
                     "INSERT INTO outbox (id, dedupe_key, kind, audience, enrollment_id,
                         participant_id, occurrence_key, status, available_at, attempts,
@@ -635,10 +672,10 @@ impl Store {
                         .push_bind(now);
                 });
                 insert.push(" ON CONFLICT (dedupe_key) DO NOTHING");
-                insert.build().execute(&mut *tx).await?.rows_affected()
-            });
-        }
-        Ok(written)
+                written += insert.build().execute(&mut *tx).await?.rows_affected();
+            }
+            written
+        }))
     }
 
     /// Messages not yet delivered, by status (for health and tests).

@@ -11,6 +11,18 @@ use super::{from_json, on_pool, to_json, transaction, Store, StoreError, StoreRe
 use crate::domain::schedule::{OccurrenceKey, Override};
 use crate::domain::validate::search_key;
 
+/// What becomes of an enrollment whose occurrence key a session change removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rekey {
+    /// It starts at (or is for) this occurrence now.
+    Move {
+        enrollment_id: Uuid,
+        key: OccurrenceKey,
+    },
+    /// Its occurrence is gone: cancelled, and told so.
+    Cancel(Uuid),
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session {
     pub id: Uuid,
@@ -240,11 +252,13 @@ impl Store {
     /// stored one: a concurrent change makes this a conflict), forgets the overrides listed in
     /// `dropped_overrides` and rewrites its materialised occurrences.
     /// With `calendars_change`, every confirmed enrollment's calendar gets an update.
+    /// `rekeyed` follows enrollments whose occurrence keys the change moved.
     pub async fn update_session(
         &self,
         plan: &Materialization<'_>,
         dropped_overrides: &[OccurrenceKey],
         calendars_change: bool,
+        rekeyed: &[Rekey],
     ) -> StoreResult<()> {
         let s = plan.session;
         let is_postgres = self.is_postgres();
@@ -293,7 +307,31 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
+            for rekey in rekeyed {
+                if let Rekey::Move { enrollment_id, key } = rekey {
+                    sqlx::query(
+                        "UPDATE enrollments SET from_key = $2,
+                            occurrence_key = CASE WHEN scope = 'occurrence' THEN $2 END
+                         WHERE id = $1 AND status <> 'cancelled'",
+                    )
+                    .bind(enrollment_id)
+                    .bind(key.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
             write_occurrences!(tx, plan);
+            for rekey in rekeyed {
+                if let Rekey::Cancel(enrollment_id) = rekey {
+                    crate::store::enrollments::release_and_promote!(
+                        tx,
+                        is_postgres,
+                        s.id,
+                        *enrollment_id,
+                        s.updated_at
+                    );
+                }
+            }
             if calendars_change {
                 let mut update =
                     Notice::new("update", Target::Session(s.id, "confirmed"), s.updated_at);
