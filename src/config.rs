@@ -129,7 +129,7 @@ impl Default for JobTiming {
             mail_poll: std::time::Duration::from_secs(2),
             reminder_scan: std::time::Duration::from_secs(60),
             retry_base: std::time::Duration::from_secs(30),
-            max_attempts: 8,
+            max_attempts: 12,
             lease: std::time::Duration::from_secs(300),
         }
     }

@@ -8,8 +8,9 @@ use uuid::Uuid;
 
 use entourage_sport::accounts::{create_user, NewUser};
 use entourage_sport::config::{Config, LogFormat, Settings};
+use entourage_sport::secret::SecretError;
 use entourage_sport::store::Store;
-use entourage_sport::Service;
+use entourage_sport::{BuildError, Service};
 
 #[derive(Parser)]
 #[command(
@@ -110,7 +111,18 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             Ok(())
         }
         Command::Serve => {
-            let service = Service::build(config).await.map_err(|e| e.to_string())?;
+            let service = match Service::build(config).await {
+                Ok(service) => service,
+                // A missing key is a configuration mistake, answered like the others.
+                Err(BuildError::Secret(SecretError::Required)) => {
+                    eprintln!(
+                        "entourage-sport: invalid configuration: {}",
+                        SecretError::Required
+                    );
+                    std::process::exit(2);
+                }
+                Err(error) => return Err(error.to_string()),
+            };
             serve(service).await
         }
         Command::Mail {

@@ -8,7 +8,9 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDateTime, Offset, TimeZone, Timelike, Utc};
+use chrono::{
+    DateTime, Datelike, Days, NaiveDate, NaiveDateTime, Offset, TimeZone, Timelike, Utc, Weekday,
+};
 use chrono_tz::Tz;
 use common::smtp::{Received, SmtpServer};
 use common::*;
@@ -94,9 +96,9 @@ async fn enrol(w: &World, participant: &Value, session: &str) -> Value {
     answer.body
 }
 
-/// A weekly Tuesday 18:30 Paris session starting on 2 February 2027.
-async fn session_2027(w: &World, extra: Value) -> String {
-    let mut body = json!({"start": "2027-02-02T18:30:00"});
+/// A weekly Tuesday 18:30 Paris session starting on the base Tuesday.
+async fn tuesday_session(w: &World, extra: Value) -> String {
+    let mut body = json!({"start": local_iso(base(), 18, 30)});
     if let (Some(target), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
         target.extend(extra.clone());
     }
@@ -136,6 +138,131 @@ async fn outbox(app: &TestApp) -> Vec<Value> {
     let answer = app.get("/api/v1/admin/outbox?limit=500", &app.admin).await;
     assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
     answer.body["items"].as_array().expect("items").clone()
+}
+
+// ---------------------------------------------------------------------------
+// Dates: all derived from today, so that the tests never refer to the past
+// ---------------------------------------------------------------------------
+
+/// When Paris moves to summer time in `year`: the last Sunday of March, 01:00 UTC.
+fn spring_forward(year: i32) -> DateTime<Utc> {
+    let sunday = (25..=31)
+        .filter_map(|d| NaiveDate::from_ymd_opt(year, 3, d))
+        .find(|d| d.weekday() == Weekday::Sun)
+        .expect("a last Sunday of March");
+    Utc.from_utc_datetime(&sunday.and_hms_opt(1, 0, 0).expect("01:00"))
+}
+
+/// The dates the tests use, computed once per test binary: (the base Tuesday, the change
+/// to summer time in Paris that a 12-week series from it spans, how many of the weekly
+/// occurrences from the base fall before that change).
+///
+/// Normally the base is the Tuesday after the Sunday eight weeks before the next change
+/// at least ten weeks away (eight occurrences in winter time, four in summer time). The
+/// base must be at least a week ahead (no reminder falls due during a test, enrollment is
+/// open) but also well within a year: the service looks for a series' first open
+/// occurrence only about 52 weeks ahead. So within ten weeks of a change, rather than
+/// skipping to next year's (up to 55 weeks ahead), the series starts fewer weeks (down to
+/// four) before it.
+fn dates() -> (NaiveDate, DateTime<Utc>, u64) {
+    static DATES: std::sync::OnceLock<(NaiveDate, DateTime<Utc>, u64)> = std::sync::OnceLock::new();
+    *DATES.get_or_init(|| series_dates(Utc::now()))
+}
+
+/// `dates()` as seen at `now`.
+fn series_dates(now: DateTime<Utc>) -> (NaiveDate, DateTime<Utc>, u64) {
+    let soonest = now + chrono::Duration::days(7);
+    (now.year()..)
+        .flat_map(|year| {
+            let change = spring_forward(year);
+            (4..=8u64).rev().map(move |weeks| {
+                let base = change.date_naive() - Days::new(7 * weeks) + Days::new(2);
+                (base, change, weeks)
+            })
+        })
+        .find(|(base, _, _)| paris(*base, 0, 0) >= soonest)
+        .expect("a base Tuesday ahead")
+}
+
+/// The first Tuesday of every session the tests create, always in the future.
+fn base() -> NaiveDate {
+    dates().0
+}
+
+/// The next change to summer time in Paris the 12-week series from `base()` spans.
+fn summer_time() -> DateTime<Utc> {
+    dates().1
+}
+
+/// How many weekly occurrences from `base()` fall before `summer_time()` (4 to 8).
+fn winter_weeks() -> u64 {
+    dates().2
+}
+
+/// The base Tuesday `weeks` weeks later.
+fn tuesday(weeks: u64) -> NaiveDate {
+    base() + Days::new(7 * weeks)
+}
+
+fn wall(date: NaiveDate, hour: u32, minute: u32) -> NaiveDateTime {
+    date.and_hms_opt(hour, minute, 0)
+        .expect("a wall-clock time")
+}
+
+/// The instant of a Paris wall-clock time.
+fn paris(date: NaiveDate, hour: u32, minute: u32) -> DateTime<Utc> {
+    PARIS
+        .from_local_datetime(&wall(date, hour, minute))
+        .single()
+        .expect("a single Paris time")
+        .with_timezone(&Utc)
+}
+
+/// The occurrence key of a Paris wall-clock time: UTC, basic form.
+fn key(date: NaiveDate, hour: u32, minute: u32) -> String {
+    paris(date, hour, minute)
+        .format("%Y%m%dT%H%M%SZ")
+        .to_string()
+}
+
+/// A local DATE-TIME as iCalendar writes it with a TZID: `20270202T183000`.
+fn ical_local(date: NaiveDate, hour: u32, minute: u32) -> String {
+    wall(date, hour, minute).format("%Y%m%dT%H%M%S").to_string()
+}
+
+/// A local date-time as the API takes it: `2027-02-02T18:30:00`.
+fn local_iso(date: NaiveDate, hour: u32, minute: u32) -> String {
+    wall(date, hour, minute)
+        .format("%Y-%m-%dT%H:%M:%S")
+        .to_string()
+}
+
+/// A date as the API's `from`/`to` take it.
+fn day(date: NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
+
+/// A date written out in French: "16 février 2027", "1er mars 2027".
+fn french_date(date: NaiveDate) -> String {
+    const MONTHS: [&str; 12] = [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ];
+    let day = match date.day() {
+        1 => "1er".to_owned(),
+        d => d.to_string(),
+    };
+    format!("{day} {} {}", MONTHS[date.month0() as usize], date.year())
 }
 
 // ---------------------------------------------------------------------------
@@ -491,36 +618,76 @@ fn unescape(text: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_latest_calendar_object_expands_to_the_api_occurrences_across_dst() {
     let w = world().await;
-    let session = session_2027(&w, json!({"rrule": "FREQ=WEEKLY;BYDAY=TU;COUNT=12"})).await;
+    // Twelve Tuesdays: `winter` (normally eight) in winter time, the rest in summer time.
+    let change = summer_time();
+    let winter = winter_weeks();
+    assert_eq!(
+        PARIS
+            .from_utc_datetime(&(change - chrono::Duration::seconds(1)).naive_utc())
+            .offset()
+            .fix()
+            .local_minus_utc(),
+        3600,
+        "winter time until {change}"
+    );
+    assert_eq!(
+        PARIS
+            .from_utc_datetime(&change.naive_utc())
+            .offset()
+            .fix()
+            .local_minus_utc(),
+        7200,
+        "summer time from {change}"
+    );
+    assert!(paris(tuesday(winter - 1), 18, 30) < change);
+    assert!(paris(tuesday(winter), 18, 30) > change);
+    // Moved: the second Tuesday after the change (normally the tenth) to the Thursday
+    // after, 19:00. Cancelled: the second Tuesday before it (normally the seventh).
+    let moved_from = tuesday(winter + 1);
+    let moved_to = moved_from + Days::new(2);
+    let cancelled_day = tuesday(winter - 2);
+    let from = day(base() - Days::new(8));
+    let to = day(base() + Days::new(118));
+
+    let session = tuesday_session(&w, json!({"rrule": "FREQ=WEEKLY;BYDAY=TU;COUNT=12"})).await;
     let amina = participant(&w, "Amina", "amina@example.net", "fr", "migrant").await;
     let enrollment = enrol(&w, &amina, &session).await;
     let from_key = enrollment["from_key"]
         .as_str()
         .expect("from_key")
         .to_owned();
-    assert_eq!(from_key, "20270202T173000Z", "{enrollment}");
+    assert_eq!(from_key, key(base(), 18, 30), "{enrollment}");
 
     // After each step, the newest object alone expands to what the API lists.
-    let steps: [(&str, Option<(&str, Value)>); 3] = [
-        ("invitation", None),
+    let steps: [(String, Option<(String, Value)>); 3] = [
+        ("invitation".to_owned(), None),
         (
-            "move of 6 April (after the change to summer time)",
-            Some(("20270406T163000Z", json!({"start": "2027-04-08T19:00:00"}))),
+            format!(
+                "move of {} (after the change to summer time)",
+                french_date(moved_from)
+            ),
+            Some((
+                key(moved_from, 18, 30),
+                json!({"start": local_iso(moved_to, 19, 0)}),
+            )),
         ),
         (
-            "cancellation of 16 March (before the change)",
-            Some(("20270316T173000Z", json!({"status": "cancelled"}))),
+            format!(
+                "cancellation of {} (before the change)",
+                french_date(cancelled_day)
+            ),
+            Some((key(cancelled_day, 18, 30), json!({"status": "cancelled"}))),
         ),
     ];
     let mut calendars = Vec::new();
     for (n, (what, change)) in steps.into_iter().enumerate() {
         if let Some((key, body)) = change {
-            patch_occurrence(&w, &session, key, body).await;
+            patch_occurrence(&w, &session, &key, body).await;
         }
         let got = wait_for(&w.smtp, n + 1);
         let message = mail(&got[n]);
         let calendar = message.calendar();
-        let (api, _) = api_occurrences(&w, &session, "2027-01-25", "2027-05-31", &from_key).await;
+        let (api, _) = api_occurrences(&w, &session, &from, &to, &from_key).await;
         let api: BTreeSet<DateTime<Utc>> = api.keys().copied().collect();
         assert_eq!(
             expand(&calendar),
@@ -545,14 +712,13 @@ async fn the_latest_calendar_object_expands_to_the_api_occurrences_across_dst() 
         .max_by_key(|c| sequence(c))
         .expect("objects");
     let expanded = expand(latest);
-    let (api, cancelled) =
-        api_occurrences(&w, &session, "2027-01-25", "2027-05-31", &from_key).await;
+    let (api, cancelled) = api_occurrences(&w, &session, &from, &to, &from_key).await;
     let api_starts: BTreeSet<DateTime<Utc>> = api.keys().copied().collect();
     assert_eq!(expanded, api_starts);
     assert_eq!(expanded.len(), 11, "12 occurrences, one cancelled");
     assert_eq!(
         cancelled,
-        BTreeSet::from(["20270316T173000Z".to_owned()]),
+        BTreeSet::from([key(cancelled_day, 18, 30)]),
         "{api:?}"
     );
     // A client reading the embedded VTIMEZONE gets the same offsets as the tz database.
@@ -565,18 +731,18 @@ async fn the_latest_calendar_object_expands_to_the_api_occurrences_across_dst() 
         );
     }
     let rrule = value(&master(latest).properties, "RRULE").unwrap();
+    let until = format!("UNTIL={}", key(tuesday(11), 18, 30));
     assert!(
-        !rrule.contains("COUNT") && rrule.contains("UNTIL=20270420T163000Z"),
+        !rrule.contains("COUNT") && rrule.contains(&until),
         "COUNT written as a UTC UNTIL at the last occurrence: {rrule}"
     );
 
-    // 18:30 in Paris on both sides of 28 March 2027, in the calendar and in the API.
-    let moved = Utc.with_ymd_and_hms(2027, 4, 8, 17, 0, 0).unwrap();
+    // 18:30 in Paris on both sides of the change, in the calendar and in the API.
+    let moved = paris(moved_to, 19, 0);
     assert!(
         expanded.contains(&moved),
         "the moved occurrence at its new time"
     );
-    let change = Utc.with_ymd_and_hms(2027, 3, 28, 1, 0, 0).unwrap();
     let mut offsets = BTreeSet::new();
     for at in expanded.iter().filter(|at| **at != moved) {
         let paris = at.with_timezone(&PARIS);
@@ -591,7 +757,7 @@ async fn the_latest_calendar_object_expands_to_the_api_occurrences_across_dst() 
     for (at, occurrence) in &api {
         let start = occurrence["start"].as_str().unwrap();
         if *at == moved {
-            assert_eq!(start, "2027-04-08T19:00:00+02:00");
+            assert_eq!(start, format!("{}+02:00", local_iso(moved_to, 19, 0)));
             assert_eq!(occurrence["status"], "moved");
         } else if *at < change {
             assert!(start.ends_with("T18:30:00+01:00"), "{start}");
@@ -604,7 +770,7 @@ async fn the_latest_calendar_object_expands_to_the_api_occurrences_across_dst() 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_cancelled_occurrence_is_a_request_with_exdate_and_higher_sequence() {
     let w = world().await;
-    let session = session_2027(&w, json!({})).await;
+    let session = tuesday_session(&w, json!({})).await;
     let amina = participant(&w, "Amina", "amina@example.net", "fr", "migrant").await;
     enrol(&w, &amina, &session).await;
     let invitation = mail(&wait_for(&w.smtp, 1)[0]);
@@ -614,13 +780,9 @@ async fn a_cancelled_occurrence_is_a_request_with_exdate_and_higher_sequence() {
         "nothing cancelled yet"
     );
 
-    patch_occurrence(
-        &w,
-        &session,
-        "20270216T173000Z",
-        json!({"status": "cancelled"}),
-    )
-    .await;
+    let cancelled_day = tuesday(2);
+    let cancelled_key = key(cancelled_day, 18, 30);
+    patch_occurrence(&w, &session, &cancelled_key, json!({"status": "cancelled"})).await;
     let got = wait_for_exactly(&w.smtp, 2);
     let update = mail(&got[1]);
     assert_eq!(update.to, ["amina@example.net"]);
@@ -634,7 +796,7 @@ async fn a_cancelled_occurrence_is_a_request_with_exdate_and_higher_sequence() {
         })
         .expect("the outbox row of the message");
     assert_eq!(row["kind"], "update", "{row}");
-    assert_eq!(row["occurrence_key"], "20270216T173000Z", "{row}");
+    assert_eq!(row["occurrence_key"], cancelled_key.as_str(), "{row}");
 
     let calendar = update.calendar();
     assert_eq!(method(&calendar), Some("REQUEST"));
@@ -659,10 +821,12 @@ async fn a_cancelled_occurrence_is_a_request_with_exdate_and_higher_sequence() {
         .collect();
     assert_eq!(exdates.len(), 1, "one EXDATE line");
     assert_eq!(param(exdates[0], "TZID").as_deref(), Some("Europe/Paris"));
-    assert_eq!(exdates[0].value.as_deref(), Some("20270216T183000"));
+    assert_eq!(exdates[0].value, Some(ical_local(cancelled_day, 18, 30)));
+    assert_eq!(instant_of(exdates[0]), paris(cancelled_day, 18, 30));
     assert_eq!(
-        instant_of(exdates[0]),
-        Utc.with_ymd_and_hms(2027, 2, 16, 17, 30, 0).unwrap()
+        instant_of(exdates[0]).format("%H:%M").to_string(),
+        "17:30",
+        "winter time: 18:30 in Paris is 17:30 UTC"
     );
     // The rest of the series is still there.
     assert_eq!(
@@ -675,9 +839,10 @@ async fn a_cancelled_occurrence_is_a_request_with_exdate_and_higher_sequence() {
         "{}",
         update.subject
     );
+    let written = french_date(cancelled_day);
     for body in [update.text(), update.html()] {
         assert!(
-            body.contains("16 février 2027"),
+            body.contains(&written),
             "the cancelled date is named: {body}"
         );
     }
@@ -686,7 +851,7 @@ async fn a_cancelled_occurrence_is_a_request_with_exdate_and_higher_sequence() {
 #[tokio::test(flavor = "multi_thread")]
 async fn cancelling_the_enrollment_sends_method_cancel_with_the_same_uid() {
     let w = world().await;
-    let session = session_2027(&w, json!({})).await;
+    let session = tuesday_session(&w, json!({})).await;
     let amina = participant(&w, "Amina", "amina@example.net", "fr", "migrant").await;
     let enrollment = enrol(&w, &amina, &session).await;
     let invitation = mail(&wait_for(&w.smtp, 1)[0]);
@@ -733,7 +898,7 @@ async fn cancelling_the_enrollment_sends_method_cancel_with_the_same_uid() {
 #[tokio::test(flavor = "multi_thread")]
 async fn cancelling_the_session_cancels_every_participants_calendar() {
     let w = world().await;
-    let session = session_2027(&w, json!({})).await;
+    let session = tuesday_session(&w, json!({})).await;
     let amina = participant(&w, "Amina", "amina@example.net", "fr", "migrant").await;
     let bilal = participant(&w, "Bilal", "bilal@example.net", "en", "street").await;
     enrol(&w, &amina, &session).await;
@@ -785,12 +950,15 @@ async fn cancelling_the_session_cancels_every_participants_calendar() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_session_change_reaches_calendars_as_an_update() {
     let w = world().await;
-    let session = session_2027(&w, json!({})).await;
+    let session = tuesday_session(&w, json!({})).await;
     let amina = participant(&w, "Amina", "amina@example.net", "fr", "migrant").await;
     enrol(&w, &amina, &session).await;
     let invitation = mail(&wait_for(&w.smtp, 1)[0]).calendar();
     let event = master(&invitation);
-    assert_eq!(value(&event.properties, "DTEND"), Some("20270202T200000"));
+    assert_eq!(
+        value(&event.properties, "DTEND"),
+        Some(ical_local(base(), 20, 0).as_str())
+    );
     let path = format!("/api/v1/sessions/{session}");
 
     let shorter = w
@@ -812,7 +980,7 @@ async fn a_session_change_reaches_calendars_as_an_update() {
     assert!(sequence(&first) > sequence(&invitation));
     let dtstart = property(&event.properties, "DTSTART").unwrap();
     let dtend = property(&event.properties, "DTEND").unwrap();
-    assert_eq!(dtend.value.as_deref(), Some("20270202T193000"));
+    assert_eq!(dtend.value, Some(ical_local(base(), 19, 30)));
     assert_eq!(param(dtend, "TZID").as_deref(), Some("Europe/Paris"));
     assert_eq!(
         instant_of(dtend) - instant_of(dtstart),
@@ -837,7 +1005,10 @@ async fn a_session_change_reaches_calendars_as_an_update() {
             .as_deref(),
         Some(place)
     );
-    assert_eq!(value(&event.properties, "DTEND"), Some("20270202T193000"));
+    assert_eq!(
+        value(&event.properties, "DTEND"),
+        Some(ical_local(base(), 19, 30).as_str())
+    );
     assert!(update.text().contains(place), "{}", update.text());
 
     // Capacity reaches no calendar: no message is written, none is sent.
@@ -859,7 +1030,7 @@ async fn a_session_change_reaches_calendars_as_an_update() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_participant_feed_shows_their_confirmed_enrollments() {
     let w = world().await;
-    let session = session_2027(&w, json!({})).await;
+    let session = tuesday_session(&w, json!({})).await;
     let amina = participant(&w, "Amina", "amina@example.net", "fr", "migrant").await;
     let id = amina["id"].as_str().unwrap().to_owned();
     enrol(&w, &amina, &session).await;
@@ -912,10 +1083,11 @@ async fn the_participant_feed_shows_their_confirmed_enrollments() {
         .unwrap();
     assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
 
+    let cancelled_day = tuesday(2);
     patch_occurrence(
         &w,
         &session,
-        "20270216T173000Z",
+        &key(cancelled_day, 18, 30),
         json!({"status": "cancelled"}),
     )
     .await;
@@ -934,7 +1106,7 @@ async fn the_participant_feed_shows_their_confirmed_enrollments() {
     assert_ne!(new_etag, etag);
     let feed = parse_calendar(&changed.text().await.unwrap());
     let exdate = property(&master(&feed).properties, "EXDATE").expect("the EXDATE");
-    assert_eq!(exdate.value.as_deref(), Some("20270216T183000"));
+    assert_eq!(exdate.value, Some(ical_local(cancelled_day, 18, 30)));
     assert_eq!(uid(&feed), uid(&invitation));
     let update = mail(&wait_for(&w.smtp, 2)[1]).calendar();
     assert_eq!(
@@ -995,14 +1167,18 @@ async fn the_participant_feed_shows_their_confirmed_enrollments() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_club_feed_lists_published_sessions_without_personal_data() {
     let w = world().await;
-    let weekly = session_2027(&w, json!({"title": "Foot du mardi"})).await;
-    let single = session_2027(
+    let weekly = tuesday_session(&w, json!({"title": "Foot du mardi"})).await;
+    let single = tuesday_session(
         &w,
-        json!({"title": "Tournoi", "start": "2027-03-06T10:00:00", "rrule": null}),
+        json!({
+            "title": "Tournoi",
+            "start": local_iso(tuesday(4) + Days::new(4), 10, 0),
+            "rrule": null,
+        }),
     )
     .await;
-    let draft = session_2027(&w, json!({"title": "Brouillon", "status": "draft"})).await;
-    let gone = session_2027(&w, json!({"title": "Annulée"})).await;
+    let draft = tuesday_session(&w, json!({"title": "Brouillon", "status": "draft"})).await;
+    let gone = tuesday_session(&w, json!({"title": "Annulée"})).await;
     let answer = w
         .app
         .delete(&format!("/api/v1/sessions/{gone}"), &w.manager)
@@ -1080,7 +1256,7 @@ async fn the_club_feed_lists_published_sessions_without_personal_data() {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_message_kind_parses_and_says_nothing_about_the_situation() {
     let w = world().await;
-    let session = session_2027(&w, json!({"capacity": 1})).await;
+    let session = tuesday_session(&w, json!({"capacity": 1})).await;
     let amina = participant(&w, "Amina", "amina@example.net", "fr", "shelter").await;
     let bob = participant(&w, "Bob", "bob@example.net", "en", "isolated_senior").await;
     let first = enrol(&w, &amina, &session).await;
@@ -1206,10 +1382,10 @@ async fn every_message_kind_parses_and_says_nothing_about_the_situation() {
 #[tokio::test(flavor = "multi_thread")]
 async fn moving_the_session_earlier_keeps_the_participant_on_the_first_date() {
     let w = world().await;
-    let session = session_2027(&w, json!({"rrule": "FREQ=WEEKLY;BYDAY=TU;COUNT=4"})).await;
+    let session = tuesday_session(&w, json!({"rrule": "FREQ=WEEKLY;BYDAY=TU;COUNT=4"})).await;
     let amina = participant(&w, "Amina", "amina@example.net", "fr", "migrant").await;
     let enrollment = enrol(&w, &amina, &session).await;
-    assert_eq!(enrollment["from_key"], "20270202T173000Z", "{enrollment}");
+    assert_eq!(enrollment["from_key"], key(base(), 18, 30), "{enrollment}");
     let invitation = mail(&wait_for(&w.smtp, 1)[0]).calendar();
     assert_eq!(expand(&invitation).len(), 4);
 
@@ -1218,13 +1394,20 @@ async fn moving_the_session_earlier_keeps_the_participant_on_the_first_date() {
         .patch(
             &format!("/api/v1/sessions/{session}"),
             &w.manager,
-            json!({"start": "2027-02-02T18:00:00"}),
+            json!({"start": local_iso(base(), 18, 0)}),
         )
         .await;
     assert_eq!(earlier.status, StatusCode::OK, "{earlier:?}");
     let update = mail(&wait_for(&w.smtp, 2)[1]).calendar();
     assert_eq!(uid(&update), uid(&invitation));
-    let (api, _) = api_occurrences(&w, &session, "2027-01-25", "2027-03-31", "").await;
+    let (api, _) = api_occurrences(
+        &w,
+        &session,
+        &day(base() - Days::new(8)),
+        &day(base() + Days::new(57)),
+        "",
+    )
+    .await;
     let api: BTreeSet<DateTime<Utc>> = api.keys().copied().collect();
     assert_eq!(api.len(), 4, "the session still has its four dates");
     assert_eq!(
@@ -1235,7 +1418,10 @@ async fn moving_the_session_earlier_keeps_the_participant_on_the_first_date() {
     let roster = w
         .app
         .get(
-            &format!("/api/v1/sessions/{session}/occurrences/20270202T170000Z/roster"),
+            &format!(
+                "/api/v1/sessions/{session}/occurrences/{}/roster",
+                key(base(), 18, 0)
+            ),
             &w.manager,
         )
         .await;
@@ -1244,4 +1430,64 @@ async fn moving_the_session_earlier_keeps_the_participant_on_the_first_date() {
         roster.body["confirmed"], 1,
         "the participant is no longer counted on the first date: {roster:?}"
     );
+}
+
+/// The date helpers the other tests rely on.
+#[test]
+fn the_date_helpers_write_what_they_should() {
+    let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+    assert_eq!(french_date(date(2027, 2, 16)), "16 février 2027");
+    assert_eq!(french_date(date(2027, 3, 1)), "1er mars 2027");
+    assert_eq!(french_date(date(2028, 8, 9)), "9 août 2028");
+    assert_eq!(french_date(date(2027, 12, 31)), "31 décembre 2027");
+    assert_eq!(
+        spring_forward(2027),
+        Utc.with_ymd_and_hms(2027, 3, 28, 1, 0, 0).unwrap()
+    );
+    assert_eq!(
+        spring_forward(2028),
+        Utc.with_ymd_and_hms(2028, 3, 26, 1, 0, 0).unwrap()
+    );
+    assert_eq!(key(date(2027, 2, 16), 18, 30), "20270216T173000Z");
+    assert_eq!(key(date(2027, 4, 6), 18, 30), "20270406T163000Z");
+    assert_eq!(ical_local(date(2027, 2, 16), 18, 30), "20270216T183000");
+    assert_eq!(local_iso(date(2027, 4, 8), 19, 0), "2027-04-08T19:00:00");
+
+    assert_eq!(
+        series_dates(Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()),
+        (date(2027, 2, 2), spring_forward(2027), 8)
+    );
+
+    // Whatever the day the tests run, the dates fit the service and the DST test.
+    let today = Utc::now().date_naive();
+    let mut days = vec![today];
+    let mut day = date(2026, 1, 1);
+    while day < date(2034, 1, 1) {
+        days.push(day);
+        day = day + Days::new(1);
+    }
+    for day in days {
+        let now = Utc.from_utc_datetime(&day.and_hms_opt(12, 0, 0).unwrap());
+        let (base, change, winter) = series_dates(now);
+        assert_eq!(base.weekday(), Weekday::Tue, "{day}");
+        assert_eq!(change, spring_forward(change.year()), "{day}");
+        assert!((4..=8).contains(&winter), "{day}: {winter}");
+        assert_eq!(
+            (change.date_naive() - base).num_days(),
+            7 * winter as i64 - 2,
+            "{day}"
+        );
+        if change - now >= chrono::Duration::weeks(10) {
+            assert_eq!(
+                winter, 8,
+                "{day}: eight weeks before a change ten weeks away"
+            );
+        }
+        let first = paris(base, 18, 30);
+        assert!(first > now + chrono::Duration::days(6), "{day}: {base}");
+        assert!(first < now + chrono::Duration::weeks(51), "{day}: {base}");
+        let week = |n: u64| paris(base + Days::new(7 * n), 18, 30);
+        assert!(week(winter - 1) < change && week(winter) > change, "{day}");
+    }
+    assert!(paris(base(), 18, 30) > Utc::now() + chrono::Duration::days(6));
 }

@@ -208,3 +208,44 @@ async fn an_invitation_carries_the_calendar_twice_as_real_clients_need_it() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_club_that_moves_updates_its_participants_calendars() {
+    let w = world().await;
+    let session = w.app.weekly_session(&w.club, &w.manager, json!({})).await;
+    let amina = participant(&w, "Amina", Some("amina@example.net"), json!({})).await;
+    enrol(&w, &amina, &session).await;
+    wait_for(&w.smtp, 1);
+    let answer = w
+        .app
+        .patch(
+            &format!("/api/v1/clubs/{}", w.club),
+            &w.manager,
+            json!({"address": "3 avenue Gallieni"}),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    let got = wait_for(&w.smtp, 2);
+    let update = ical_of(&got[1]);
+    let event = &update.events[0];
+    assert_eq!(property(&event.properties, "SEQUENCE"), Some("1"));
+    assert!(
+        property(&event.properties, "LOCATION")
+            .unwrap()
+            .starts_with("3 avenue Gallieni"),
+        "{:?}",
+        property(&event.properties, "LOCATION")
+    );
+    // A change calendars do not show (accessibility notes) sends nothing.
+    let answer = w
+        .app
+        .patch(
+            &format!("/api/v1/clubs/{}", w.club),
+            &w.manager,
+            json!({"accessibility_notes": "Ramp at the side entrance"}),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(w.smtp.count(), 2);
+}

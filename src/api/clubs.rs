@@ -269,8 +269,19 @@ impl ClubsApi {
             ));
         }
         let current = state.store.club(club_id.0).await.or_not_found("club")?;
-        let club = apply_update(current, body)?;
-        state.store.update_club(&club).await.or_not_found("club")?;
+        let club = apply_update(current.clone(), body)?;
+        // What participants' calendars show of the club: its name, where it is, whom to call.
+        let calendars_change = current.name != club.name
+            || current.address_line() != club.address_line()
+            || current.latitude != club.latitude
+            || current.longitude != club.longitude
+            || current.contact_phone != club.contact_phone
+            || current.contact_email != club.contact_email;
+        state
+            .store
+            .update_club(&club, calendars_change)
+            .await
+            .or_not_found("club")?;
         Ok(Json(club.into()))
     }
 }

@@ -342,3 +342,24 @@ pub fn backoff(timing: &JobTiming, attempts: i32) -> Duration {
     let factor = 1_i32 << attempts.clamp(1, 20).saturating_sub(1);
     (base * factor).min(MAX_BACKOFF)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_the_base_up_to_six_hours() {
+        let timing = JobTiming::default();
+        assert_eq!(backoff(&timing, 1), Duration::seconds(30));
+        assert_eq!(backoff(&timing, 2), Duration::seconds(60));
+        assert_eq!(backoff(&timing, 5), Duration::seconds(480));
+        assert_eq!(backoff(&timing, 11), MAX_BACKOFF);
+        let total: i64 = (1..timing.max_attempts)
+            .map(|n| backoff(&timing, n).num_seconds())
+            .sum();
+        assert!(
+            (12 * 3600..20 * 3600).contains(&total),
+            "{total} s of retries"
+        );
+    }
+}

@@ -3,6 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
+use super::outbox::{enqueue, Notice, Target};
 use super::{from_json, on_pool, to_json, transaction, Store, StoreError, StoreResult};
 use crate::domain::validate::search_key;
 
@@ -143,8 +144,11 @@ impl Store {
         Ok(())
     }
 
-    /// Writes every field of `club`; its sessions' searchable city follows.
-    pub async fn update_club(&self, club: &Club) -> StoreResult<()> {
+    /// Writes every field of `club`; its sessions' searchable city follows. With
+    /// `calendars_change` (its name or address changed), every confirmed enrollment in
+    /// its sessions gets a calendar update.
+    pub async fn update_club(&self, club: &Club, calendars_change: bool) -> StoreResult<()> {
+        let is_postgres = self.is_postgres();
         transaction!(self, |tx| {
             let changed = sqlx::query(
                 "UPDATE clubs SET name = $2, sports = $3, address = $4, postal_code = $5,
@@ -187,6 +191,12 @@ impl Store {
                 .bind(search_key(&club.city))
                 .execute(&mut *tx)
                 .await?;
+            if calendars_change {
+                let mut update = Notice::new("update", Target::Club(club.id), club.updated_at);
+                update.new_sequence = true;
+                update.detail = Some("session_changed");
+                enqueue!(tx, is_postgres, &update);
+            }
         });
         Ok(())
     }

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
-use super::{on_pool, transaction, Store, StoreError, StoreResult};
+use super::{on_pool, on_writer, transaction, Store, StoreError, StoreResult};
 
 /// Who a message is for: the participant, or their social worker (a copy, a notice).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +33,8 @@ pub enum Target<'a> {
     Session(Uuid, &'a str),
     /// Every confirmed enrollment that covers one occurrence.
     Covering(Uuid, &'a str),
+    /// Every confirmed enrollment in a club's sessions (its name or address changed).
+    Club(Uuid),
 }
 
 /// One cause of email to the participants of `target` (and their social workers, when
@@ -102,6 +104,8 @@ macro_rules! target_sql {
             $emit!($($lead,)* concat!("e.session_id = ", $id, " AND e.status = 'confirmed'
                 AND ((e.scope = 'series' AND e.from_key <= ", $value, ")
                   OR (e.scope = 'occurrence' AND e.occurrence_key = ", $value, "))")),
+            $emit!($($lead,)* concat!("e.status = 'confirmed' AND e.session_id IN
+                (SELECT s.id FROM sessions s WHERE s.club_id = ", $id, " AND s.status <> 'cancelled')")),
         ]
     };
 }
@@ -117,21 +121,21 @@ macro_rules! bump_sql {
     };
 }
 
-const ENQUEUE_SQLITE: [&str; 3] = target_sql!(
+const ENQUEUE_SQLITE: [&str; 4] = target_sql!(
     enqueue_sql,
     "randomblob(16)",
     "lower(hex(e.id))",
     id = "$8",
     value = "$9"
 );
-const ENQUEUE_POSTGRES: [&str; 3] = target_sql!(
+const ENQUEUE_POSTGRES: [&str; 4] = target_sql!(
     enqueue_sql,
     "gen_random_uuid()",
     "CAST(e.id AS TEXT)",
     id = "$8",
     value = "$9"
 );
-const BUMP: [&str; 3] = target_sql!(bump_sql, id = "$1", value = "$2");
+const BUMP: [&str; 4] = target_sql!(bump_sql, id = "$1", value = "$2");
 
 impl Target<'_> {
     fn index(&self) -> usize {
@@ -139,12 +143,16 @@ impl Target<'_> {
             Self::Enrollment(_) => 0,
             Self::Session(..) => 1,
             Self::Covering(..) => 2,
+            Self::Club(_) => 3,
         }
     }
 
     fn id(&self) -> Uuid {
         match self {
-            Self::Enrollment(id) | Self::Session(id, _) | Self::Covering(id, _) => *id,
+            Self::Enrollment(id)
+            | Self::Club(id)
+            | Self::Session(id, _)
+            | Self::Covering(id, _) => *id,
         }
     }
 }
@@ -177,7 +185,7 @@ where
 {
     let query = sqlx::query::<DB>(BUMP[target.index()]).bind(target.id());
     match *target {
-        Target::Enrollment(_) => query,
+        Target::Enrollment(_) | Target::Club(_) => query,
         Target::Session(_, value) | Target::Covering(_, value) => query.bind(value),
     }
 }
@@ -209,7 +217,7 @@ where
         .bind(now)
         .bind(notice.target.id());
     match notice.target {
-        Target::Enrollment(_) => query,
+        Target::Enrollment(_) | Target::Club(_) => query,
         Target::Session(_, value) | Target::Covering(_, value) => query.bind(value),
     }
 }
@@ -293,6 +301,28 @@ pub struct ReminderCandidate {
     pub notify_referrer: bool,
 }
 
+/// Marks due messages (pending ones, and those whose worker's lease ran out) as being
+/// sent by the caller; `$lock` is how the inner select locks what it picks.
+macro_rules! claim_sql {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE outbox SET status = 'sending', claim_token = $1, lease_until = $2,
+                updated_at = $3
+             WHERE seq IN (
+                SELECT seq FROM outbox
+                WHERE status IN ('pending', 'sending') AND available_at <= $3
+                  AND (status = 'pending' OR lease_until < $3)
+                ORDER BY available_at, seq LIMIT $4 ",
+            $lock,
+            ")
+             RETURNING seq, id, dedupe_key, kind, audience, enrollment_id, participant_id,
+                occurrence_key, ical_sequence, ical_method, detail, recipient, status,
+                available_at, attempts, lease_until, claim_token, last_error, created_at,
+                updated_at, sent_at"
+        )
+    };
+}
+
 /// Queues, for the social worker, the practical details of a message that could not be
 /// delivered to their participant.
 macro_rules! tell_referrer_of_failure {
@@ -324,52 +354,20 @@ impl Store {
         lease: Duration,
     ) -> StoreResult<Vec<Claim>> {
         let token = Uuid::new_v4();
-        let rows = match self {
-            Store::Postgres(pool) => {
-                sqlx::query_as::<_, OutboxMessage>(
-                    "UPDATE outbox SET status = 'sending', claim_token = $1, lease_until = $2,
-                        updated_at = $3
-                     WHERE seq IN (
-                        SELECT seq FROM outbox
-                        WHERE status IN ('pending', 'sending') AND available_at <= $3
-                          AND (status = 'pending' OR lease_until < $3)
-                        ORDER BY available_at, seq LIMIT $4
-                        FOR UPDATE SKIP LOCKED)
-                     RETURNING seq, id, dedupe_key, kind, audience, enrollment_id, participant_id,
-                        occurrence_key, ical_sequence, ical_method, detail, recipient, status,
-                        available_at, attempts, lease_until, claim_token, last_error, created_at,
-                        updated_at, sent_at",
-                )
-                .bind(token)
-                .bind(now + lease)
-                .bind(now)
-                .bind(limit)
-                .fetch_all(pool)
-                .await?
-            }
-            Store::Sqlite { pool, writer } => {
-                let _writing = writer.lock().await;
-                sqlx::query_as::<_, OutboxMessage>(
-                    "UPDATE outbox SET status = 'sending', claim_token = $1, lease_until = $2,
-                        updated_at = $3
-                     WHERE seq IN (
-                        SELECT seq FROM outbox
-                        WHERE status IN ('pending', 'sending') AND available_at <= $3
-                          AND (status = 'pending' OR lease_until < $3)
-                        ORDER BY available_at, seq LIMIT $4)
-                     RETURNING seq, id, dedupe_key, kind, audience, enrollment_id, participant_id,
-                        occurrence_key, ical_sequence, ical_method, detail, recipient, status,
-                        available_at, attempts, lease_until, claim_token, last_error, created_at,
-                        updated_at, sent_at",
-                )
-                .bind(token)
-                .bind(now + lease)
-                .bind(now)
-                .bind(limit)
-                .fetch_all(pool)
-                .await?
-            }
-        };
+        // PostgreSQL: concurrent workers skip each other's rows. SQLite: one writer.
+        let rows = on_writer!(self, |pool| {
+            sqlx::query_as::<_, OutboxMessage>(if self.is_postgres() {
+                claim_sql!("FOR UPDATE SKIP LOCKED")
+            } else {
+                claim_sql!("")
+            })
+            .bind(token)
+            .bind(now + lease)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        });
         let mut claims: Vec<Claim> = rows
             .into_iter()
             .map(|message| Claim { message, token })
