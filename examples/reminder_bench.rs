@@ -42,6 +42,27 @@ fn reminders_wanted() -> usize {
     }
 }
 
+/// CPU time used by this process so far (all threads: service, sink, lettre), from
+/// /proc, in seconds; 0 where /proc is missing.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 /// lettre alone: `total` copies of a rendered reminder, as many in flight as the worker.
 async fn raw_rate(sink_url: &str, total: usize) -> f64 {
     let templates = Templates::load(std::path::Path::new("email-templates")).expect("templates");
@@ -199,13 +220,23 @@ async fn main() {
 
     // BENCH_OUTBOX_ONLY=1 leaves lettre alone out (for profiling the outbox).
     let raw_too = std::env::var("BENCH_OUTBOX_ONLY").is_err();
+    let cpu = cpu_seconds();
     let raw_before = if raw_too {
         raw_rate(&sink.url(), wanted).await
     } else {
         0.0
     };
+    let raw_cpu = (cpu_seconds() - cpu) / wanted as f64;
 
+    if let Some(pause) = std::env::var("BENCH_PAUSE_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        // Lets a profiler attach after the setup (perf record --delay).
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+    }
     let before = sink.count();
+    let cpu = cpu_seconds();
     let started = Instant::now();
     let written = entourage_sport::jobs::reminders::enqueue_due(&store, &timing)
         .await
@@ -214,6 +245,7 @@ async fn main() {
     wait_until_drained(&store).await;
     let elapsed = started.elapsed().as_secs_f64();
     let delivered = sink.count() - before;
+    let outbox_cpu = (cpu_seconds() - cpu) / delivered.max(1) as f64;
     let outbox_rate = delivered as f64 / elapsed;
 
     let raw_after = if raw_too {
@@ -231,6 +263,11 @@ async fn main() {
     println!("outbox: {outbox_rate:.0} messages/s");
     println!("lettre alone: {raw_before:.0} and {raw_after:.0} messages/s (mean {raw:.0})");
     println!("ratio outbox / lettre alone: {:.2}", outbox_rate / raw);
+    println!(
+        "CPU per message (all threads): outbox {:.0} µs, lettre alone {:.0} µs",
+        outbox_cpu * 1e6,
+        raw_cpu * 1e6
+    );
     let counts = store.outbox_counts().await.expect("counts");
     println!("outbox rows by status: {counts:?}");
 }

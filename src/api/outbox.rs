@@ -63,7 +63,32 @@ pub fn mask(address: &str) -> String {
     }
 }
 
+/// The failed and skipped attempts logged for the message, then its delivery, which is
+/// recorded on the message itself.
+fn delivery_attempts(message: &OutboxMessage, attempts: &[Attempt]) -> Vec<DeliveryAttempt> {
+    let mut log: Vec<DeliveryAttempt> = attempts
+        .iter()
+        .filter(|a| a.message_id == message.id)
+        .map(|a| DeliveryAttempt {
+            attempt: a.attempt,
+            at: a.at,
+            outcome: a.outcome.clone(),
+            error: a.error.clone(),
+        })
+        .collect();
+    if let (Some(at), "sent") = (message.sent_at, message.status.as_str()) {
+        log.push(DeliveryAttempt {
+            attempt: log.last().map_or(1, |a| a.attempt + 1),
+            at,
+            outcome: "sent".into(),
+            error: None,
+        });
+    }
+    log
+}
+
 fn item(message: OutboxMessage, attempts: &[Attempt]) -> OutboxItem {
+    let delivery_attempts = delivery_attempts(&message, attempts);
     OutboxItem {
         id: message.id,
         kind: message.kind,
@@ -77,16 +102,7 @@ fn item(message: OutboxMessage, attempts: &[Attempt]) -> OutboxItem {
         last_error: message.last_error,
         created_at: message.created_at,
         sent_at: message.sent_at,
-        delivery_attempts: attempts
-            .iter()
-            .filter(|a| a.message_id == message.id)
-            .map(|a| DeliveryAttempt {
-                attempt: a.attempt,
-                at: a.at,
-                outcome: a.outcome.clone(),
-                error: a.error.clone(),
-            })
-            .collect(),
+        delivery_attempts,
     }
 }
 

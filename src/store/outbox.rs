@@ -394,7 +394,9 @@ impl Store {
             })
             .collect();
         transaction!(self, |tx| {
-            // The common case, in two statements per few hundred messages.
+            // The common case, one statement per few hundred messages. A delivery is
+            // recorded on the message itself (status, time, attempt number); only
+            // failures and skips get a row of their own in `outbox_attempts`.
             for chunk in sent.chunks(300) {
                 let mut update = sqlx::QueryBuilder::new(
                     "UPDATE outbox SET status = 'sent', attempts = attempts + 1,
@@ -409,27 +411,9 @@ impl Store {
                         .push_bind(recipient.to_string())
                         .push_bind(claim.token);
                 });
-                update.push(
-                    ") AS v WHERE outbox.id = v.column1 AND outbox.claim_token = v.column3
-                     RETURNING outbox.id",
-                );
-                let updated: Vec<Uuid> = update.build_query_scalar().fetch_all(&mut *tx).await?;
-                if updated.is_empty() {
-                    continue;
-                }
-                let mut log = sqlx::QueryBuilder::new(
-                    "INSERT INTO outbox_attempts (message_id, attempt, at, outcome, error)
-                     SELECT o.id, (SELECT COALESCE(MAX(a.attempt), 0) + 1 FROM outbox_attempts a
-                        WHERE a.message_id = o.id), ",
-                );
-                log.push_bind(now);
-                log.push(", 'sent', NULL FROM outbox o WHERE o.id IN (");
-                let mut ids = log.separated(", ");
-                for id in &updated {
-                    ids.push_bind(*id);
-                }
-                log.push(")");
-                log.build().execute(&mut *tx).await?;
+                update
+                    .push(") AS v WHERE outbox.id = v.column1 AND outbox.claim_token = v.column3");
+                update.build().execute(&mut *tx).await?;
             }
             for (claim, outcome) in results {
                 let (status, error, available_at, counts) = match outcome {
