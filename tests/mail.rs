@@ -249,3 +249,45 @@ async fn a_club_that_moves_updates_its_participants_calendars() {
     std::thread::sleep(Duration::from_millis(800));
     assert_eq!(w.smtp.count(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_graceful_stop_finishes_or_hands_back_what_it_holds() {
+    let w = world().await;
+    let session = w.app.weekly_session(&w.club, &w.manager, json!({})).await;
+    let amina = participant(&w, "Amina", Some("amina@example.net"), json!({})).await;
+    // The relay takes its time with the message: the stop comes while it is in flight.
+    w.smtp.set_data_delay(Duration::from_millis(1500));
+    enrol(&w, &amina, &session).await;
+    let store = w.app.store.clone();
+    let started = std::time::Instant::now();
+    // Wait until the worker holds it, then give the send time to begin.
+    while store
+        .messages(Some("sending"), None, 10)
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        assert!(started.elapsed() < WAIT, "the invitation was never claimed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let World { app, smtp, .. } = w;
+    let database = app.database_url.clone();
+    let _data = app.stop().await;
+    let database = match database.strip_prefix("sqlite://") {
+        Some(path) => entourage_sport::config::DatabaseUrl::Sqlite(path.into()),
+        None => entourage_sport::config::DatabaseUrl::Postgres(database),
+    };
+    let reopened = entourage_sport::store::Store::connect(&database)
+        .await
+        .unwrap();
+    let counts = reopened.outbox_counts().await.unwrap();
+    reopened.close().await;
+    // Finished (sent once, recorded) or handed back (pending, nothing sent): never left
+    // claimed by a stopped worker, never lost.
+    match smtp.count() {
+        1 => assert_eq!(counts, vec![("sent".to_owned(), 1)]),
+        0 => assert_eq!(counts, vec![("pending".to_owned(), 1)]),
+        n => panic!("{n} copies sent"),
+    }
+}

@@ -214,7 +214,11 @@ async fn delivery_is_retried_while_the_server_refuses_then_done_once() {
         (retries >= 2).then_some(found)
     })
     .await;
-    assert_eq!(refused["status"], "pending", "{refused}");
+    // Waiting for its next attempt, or already being tried again: never given up.
+    assert!(
+        refused["status"] == "pending" || refused["status"] == "sending",
+        "{refused}"
+    );
     assert!(refused["last_error"].is_string(), "{refused}");
     assert!(
         smtp.attempts() >= 2,
@@ -790,7 +794,11 @@ async fn a_permanent_rejection_goes_dead_and_reaches_the_social_worker() {
         )
         .await;
     assert_eq!(retried.status, StatusCode::OK, "{retried:?}");
-    assert_eq!(retried.body["status"], "pending", "{retried:?}");
+    // Queued again (a worker may already hold it: the answer is read after the change).
+    assert!(
+        retried.body["status"] == "pending" || retried.body["status"] == "sending",
+        "{retried:?}"
+    );
     assert_eq!(retried.body["attempts"], 0, "{retried:?}");
 
     let resent = eventually("the retried invitation sent", WAIT, || async {

@@ -253,13 +253,13 @@ async fn attempt(
     let (recipient, email) = match composed {
         Composed::Ready { recipient, message } => (recipient, message),
         Composed::Skip(reason) => {
-            tracing::info!(message = %message.id, kind = %message.kind, %reason, "email not needed");
+            tracing::info!(id = %message.id, kind = %message.kind, %reason, "email not needed");
             return Outcome::Skipped { reason };
         }
         Composed::NotBefore(until) => return Outcome::Deferred { until },
     };
     if let Some(until) = over_hourly_limit(mailer, batch, &recipient, now) {
-        tracing::info!(message = %message.id, kind = %message.kind, "email delayed: hourly limit");
+        tracing::info!(id = %message.id, kind = %message.kind, "email delayed: hourly limit");
         return Outcome::Deferred { until };
     }
     // Composing runs beside the sends; only the send itself waits for a connection.
@@ -269,7 +269,7 @@ async fn attempt(
     };
     match sent {
         Ok(()) => {
-            tracing::info!(message = %message.id, kind = %message.kind, attempt = message.attempts + 1, "email sent");
+            tracing::info!(id = %message.id, kind = %message.kind, attempt = message.attempts + 1, "email sent");
             Outcome::Sent { recipient }
         }
         Err(error) => {
@@ -320,7 +320,7 @@ fn failed(
 ) -> Outcome {
     let attempts = claim.message.attempts + 1;
     tracing::warn!(
-        message = %claim.message.id,
+        id = %claim.message.id,
         kind = %claim.message.kind,
         attempt = attempts,
         permanent,

@@ -170,14 +170,16 @@ async fn finish(
 
 impl TestApp {
     /// Stops the service gracefully (in-flight email finished or handed back) and
-    /// waits until it has.
-    pub async fn stop(mut self) {
+    /// waits until it has. The returned guard keeps a temporary data folder (and its
+    /// SQLite database) until it is dropped.
+    pub async fn stop(mut self) -> Option<tempfile::TempDir> {
         if let Some(stop) = self.shutdown.take() {
             let _ = stop.send(());
         }
         if let Some(served) = self.served.take() {
             let _ = served.await;
         }
+        self._data.take()
     }
 
     /// Stops the service abruptly, like a killed process: in-flight work is dropped
