@@ -3,20 +3,7 @@
 
 use crate::mail::context::Lang;
 
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::mail::templates::escape_html as escape;
 
 /// A whole page around `body` (already HTML).
 pub fn page(lang: Lang, title: &str, body: &str) -> String {

@@ -273,22 +273,28 @@ fn formatter(
     let html = matches!(state.auto_escape(), AutoEscape::Html) && !value.is_safe();
     match value.as_str() {
         Some(s) if html => {
-            let mut escaped = String::with_capacity(s.len() + 16);
-            for c in s.chars() {
-                match c {
-                    '&' => escaped.push_str("&amp;"),
-                    '<' => escaped.push_str("&lt;"),
-                    '>' => escaped.push_str("&gt;"),
-                    '"' => escaped.push_str("&quot;"),
-                    '\'' => escaped.push_str("&#39;"),
-                    c => escaped.push(c),
-                }
-            }
-            out.write_str(&escaped)?;
+            out.write_str(&escape_html(s))?;
             Ok(())
         }
         _ => minijinja::escape_formatter(out, state, value),
     }
+}
+
+/// Escapes text for HTML: `& < > " '`, not `/` (minijinja's own escaping writes `/` as
+/// `&#x2f;`, which spoils every link).
+pub fn escape_html(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
 }
 
 fn describe(e: &minijinja::Error) -> String {
