@@ -1,12 +1,14 @@
 //! From a stored session to its occurrences: shared by the API and the horizon job, so
-//! the search always holds what the rule says.
+//! the search always holds what the rule says; and what a session change means for its
+//! enrollments and their calendars.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::domain::schedule::{materialize, Override, Schedule, ScheduleSpec};
+use crate::domain::schedule::{materialize, OccurrenceKey, Override, Schedule, ScheduleSpec};
 use crate::domain::FieldError;
-use crate::store::sessions::{Materialization, MaterializedOccurrence, Session};
+use crate::store::enrollments::EnrollmentFilter;
+use crate::store::sessions::{Materialization, MaterializedOccurrence, Rekey, Session};
 use crate::store::{Store, StoreResult};
 
 /// The schedule a stored session describes.
@@ -62,4 +64,51 @@ pub async fn refresh_search_rows(
             occurrences: &rows,
         })
         .await
+}
+
+/// Enrollments whose key the new schedule no longer has: a series moves to the first
+/// occurrence from the same day on, a single occurrence to the one on the same day, or
+/// is cancelled when its day has none.
+pub async fn rekey_enrollments(
+    store: &Store,
+    session: &Session,
+    old: &Schedule,
+    new: &Schedule,
+) -> StoreResult<Vec<Rekey>> {
+    let active = store
+        .enrollments(&EnrollmentFilter {
+            session_id: Some(session.id),
+            ..Default::default()
+        })
+        .await?;
+    let mut rekeyed = Vec::new();
+    for placed in active.iter().filter(|p| p.enrollment.status != "cancelled") {
+        let Ok(key) = placed.enrollment.from_key.parse::<OccurrenceKey>() else {
+            continue;
+        };
+        let one = placed.enrollment.scope == "occurrence";
+        match new.rekey(old, key, one) {
+            Some(same) if same == key => {}
+            Some(moved) => rekeyed.push(Rekey::Move {
+                enrollment_id: placed.enrollment.id,
+                key: moved,
+            }),
+            None if one => rekeyed.push(Rekey::Cancel(placed.enrollment.id)),
+            None => {}
+        }
+    }
+    Ok(rekeyed)
+}
+
+/// Whether a change reaches what a participant's calendar shows.
+pub fn calendar_fields_differ(before: &Session, after: &Session) -> bool {
+    before.title != after.title
+        || before.sport != after.sport
+        || before.location != after.location
+        || before.timezone != after.timezone
+        || before.start_local != after.start_local
+        || before.duration_minutes != after.duration_minutes
+        || before.rrule != after.rrule
+        || before.exdates != after.exdates
+        || before.what_to_bring != after.what_to_bring
 }

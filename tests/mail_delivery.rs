@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -467,34 +467,6 @@ async fn call(base: &str, method: Method, path: &str, token: &str, body: Option<
     body
 }
 
-/// The database for the binary: a fresh PostgreSQL database when TEST_DATABASE_URL is
-/// set (created as tests/common does), else a SQLite file in `dir`.
-async fn fresh_database(dir: &Path) -> String {
-    use sqlx::Connection;
-    match std::env::var("TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    {
-        Some(server) => {
-            let name = format!("es_test_{}", uuid::Uuid::new_v4().simple());
-            let mut admin = sqlx::PgConnection::connect(&server)
-                .await
-                .expect("TEST_DATABASE_URL reachable");
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&mut admin)
-                .await
-                .expect("create test database");
-            let (base, query) = match server.split_once('?') {
-                Some((base, query)) => (base.to_owned(), format!("?{query}")),
-                None => (server.clone(), String::new()),
-            };
-            let (root, _) = base.rsplit_once('/').expect("database URL with a path");
-            format!("{root}/{name}{query}")
-        }
-        None => format!("sqlite://{}", dir.join("service.sqlite").display()),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_message_is_not_sent_twice_when_the_service_is_killed_mid_delivery() {
     let temp = tempfile::tempdir().expect("temporary folder");
@@ -502,7 +474,7 @@ async fn a_message_is_not_sent_twice_when_the_service_is_killed_mid_delivery() {
     smtp.set_data_delay(Duration::from_secs(3));
     let relay = tap(smtp.addr());
     let binary = Binary {
-        database_url: fresh_database(temp.path()).await,
+        database_url: database_url(temp.path()).await,
         smtp_url: format!("smtp://127.0.0.1:{}", relay.port),
         data_dir: temp.path().join("data"),
         log: temp.path().join("service.log"),

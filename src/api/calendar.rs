@@ -72,61 +72,32 @@ pub async fn participant_feed(
         Err(StoreError::NotFound) => return Err(ApiError::NotFound("calendar")),
         Err(e) => return Err(e.into()),
     };
-    let now = crate::clock::now();
+    let enrollments = state.store.confirmed_enrollments_of(participant_id).await?;
+    let ids: Vec<Uuid> = enrollments.iter().map(|(id, _)| *id).collect();
+    let facts = Facts::load_many(&state.store, &ids).await?;
     let mut events = Vec::new();
     let mut stamp: Option<DateTime<Utc>> = None;
-    for (enrollment_id, sequence) in state.store.confirmed_enrollments_of(participant_id).await? {
-        let Some(facts) = Facts::load(&state.store, enrollment_id).await? else {
+    for (enrollment_id, sequence) in enrollments {
+        let Some(facts) = facts.get(&enrollment_id) else {
             continue;
         };
-        let timing = match facts.enrollment.from_key.parse::<OccurrenceKey>() {
-            Ok(key) if facts.enrollment.scope == "series" => invite::series(
-                &facts.place.schedule,
-                facts.place.session.rrule.as_deref(),
-                &facts.place.overrides,
-                key,
-            ),
-            Ok(key) => {
-                let change = facts.place.overrides.iter().find(|o| o.key == key);
-                Some(invite::one_occurrence(&facts.place.schedule, key, change))
-            }
-            Err(_) => None,
+        let Some(timing) = facts.timing() else {
+            continue;
         };
-        let Some(timing) = timing else { continue };
         let lang = Lang::parse(&facts.participant.language).unwrap_or(Lang::Fr);
-        let next = facts
-            .place
-            .schedule
-            .occurrences(
-                1,
-                &facts.place.overrides,
-                now,
-                now + chrono::Duration::days(60),
-            )
-            .into_iter()
-            .find(|o| o.status != crate::domain::schedule::OccurrenceStatus::Cancelled);
         let changed = facts
             .enrollment
             .updated_at
             .max(facts.place.session.updated_at)
             .max(facts.place.club.updated_at);
         stamp = Some(stamp.map_or(changed, |s| s.max(changed)));
-        let mut event = state.mailer.event(
-            &facts,
-            timing,
-            sequence,
-            Method::Request,
-            lang,
-            next.as_ref(),
+        // No next occurrence: RSVP links would change the body with every week, and a
+        // feed keeps one body until something changes.
+        events.push(
+            state
+                .mailer
+                .event(facts, timing, sequence, Method::Request, lang, None),
         );
-        // RSVP links change with the next occurrence; the feed keeps a stable body.
-        event.description = event
-            .description
-            .lines()
-            .filter(|l| !l.contains("/rsvp/"))
-            .collect::<Vec<_>>()
-            .join("\n");
-        events.push(event);
     }
     let body = calendar::write(&calendar::Calendar {
         method: None,

@@ -111,13 +111,7 @@ fn describe(c: &Context) -> String {
             &c.facts.place.club.name
         )),
         escape(&when),
-        escape(
-            &c.facts.place.session.location.clone().unwrap_or_else(|| c
-                .facts
-                .place
-                .club
-                .address_line())
-        ),
+        escape(&c.facts.address()),
     )
 }
 

@@ -2,13 +2,13 @@
 //! where, when, what to bring and whom to call, and their code for the door.
 
 use chrono::{DateTime, Duration, Utc};
+use uuid::Uuid;
 
 use super::error::ApiError;
 use super::pages::{escape, page, say};
 use super::AppState;
 use crate::domain::participants::roster_name;
-use crate::domain::rsvp::Answer;
-use crate::domain::schedule::OccurrenceStatus;
+use crate::domain::schedule::{Occurrence, OccurrenceKey, OccurrenceStatus};
 use crate::mail::compose::{summary, Facts};
 use crate::mail::context::Lang;
 use crate::mail::written_time::written;
@@ -36,16 +36,31 @@ pub async fn render(
             ..Default::default()
         })
         .await?;
-    let mut lines = Vec::new();
-    for placed in enrollments
+    let ids: Vec<Uuid> = enrollments
         .iter()
         .filter(|p| p.enrollment.status == "confirmed")
-    {
-        let Some(facts) = Facts::load(&state.store, placed.enrollment.id).await? else {
-            continue;
-        };
-        lines.extend(lines_of(state, &facts, lang, now, until).await?);
-    }
+        .map(|p| p.enrollment.id)
+        .collect();
+    let facts = Facts::load_many(&state.store, &ids).await?;
+    let expected: Vec<(&Facts, Occurrence)> = ids
+        .iter()
+        .filter_map(|id| facts.get(id))
+        .flat_map(|f| {
+            expected_occurrences(f, now, until)
+                .into_iter()
+                .map(move |o| (f, o))
+        })
+        .collect();
+    let pairs: Vec<(Uuid, String)> = expected
+        .iter()
+        .map(|(f, o)| (f.enrollment.id, o.key.to_string()))
+        .collect();
+    let declined = state.store.declined_among(&pairs).await?;
+    let mut lines: Vec<Line> = expected
+        .iter()
+        .filter(|(f, o)| !declined.contains(&(f.enrollment.id, o.key.to_string())))
+        .map(|(f, o)| line(f, o, lang))
+        .collect();
     lines.sort_by_key(|l| l.start);
     let (first, initial) = roster_name(&participant.first_name, &participant.last_name);
     let title = say(lang, "Mes séances de sport", "My sports sessions");
@@ -90,21 +105,17 @@ pub async fn render(
     Ok(page(lang, &title, &body))
 }
 
-/// The enrollment's occurrences in the window, as table rows (cells already HTML).
-async fn lines_of(
-    state: &AppState,
+/// The enrollment's occurrences in the window that are not cancelled.
+fn expected_occurrences(
     facts: &Facts,
-    lang: Lang,
     now: DateTime<Utc>,
     until: DateTime<Utc>,
-) -> Result<Vec<Line>, ApiError> {
-    let Ok(from_key) = facts.enrollment.from_key.parse() else {
-        return Ok(Vec::new());
+) -> Vec<Occurrence> {
+    let Ok(from_key) = facts.enrollment.from_key.parse::<OccurrenceKey>() else {
+        return Vec::new();
     };
     let series = facts.enrollment.scope == "series";
-    let tz = facts.place.schedule.timezone();
-    let mut lines = Vec::new();
-    for occurrence in facts
+    facts
         .place
         .schedule
         .occurrences(1, &facts.place.overrides, now, until)
@@ -117,52 +128,43 @@ async fn lines_of(
             }
         })
         .filter(|o| o.status != OccurrenceStatus::Cancelled)
-    {
-        let declined = state
-            .store
-            .rsvp_answer(facts.enrollment.id, occurrence.key)
-            .await?
-            == Some(Answer::NotComing);
-        if declined {
-            continue;
-        }
-        let minutes = (occurrence.end - occurrence.start).num_minutes();
-        let when = format!(
-            "{}<br>{} min",
-            escape(&written(
-                lang,
-                occurrence.start.with_timezone(&tz).naive_local()
-            )),
-            minutes
-        );
-        let mut what = escape(&summary(&facts.place.session.sport, &facts.place.club.name));
-        what.push_str(&format!("<br>{}", escape(&facts.place.session.title)));
-        if let Some(bring) = &facts.place.session.what_to_bring {
-            what.push_str(&format!(
-                "<br>{} {}",
-                escape(&say(lang, "À apporter :", "Bring:")),
-                escape(bring)
-            ));
-        }
-        let place = facts
-            .place
-            .session
-            .location
-            .clone()
-            .unwrap_or_else(|| facts.place.club.address_line());
-        let contact: Vec<String> = [
-            &facts.place.session.coach_name,
-            &facts.place.club.contact_phone,
-            &facts.place.club.contact_email,
-        ]
-        .into_iter()
-        .flatten()
-        .map(|c| escape(c))
-        .collect();
-        lines.push(Line {
-            start: occurrence.start,
-            cells: [when, what, escape(&place), contact.join("<br>")],
-        });
+        .collect()
+}
+
+/// One occurrence as a table row (cells already HTML).
+fn line(facts: &Facts, occurrence: &Occurrence, lang: Lang) -> Line {
+    let tz = facts.place.schedule.timezone();
+    let minutes = (occurrence.end - occurrence.start).num_minutes();
+    let when = format!(
+        "{}<br>{} min",
+        escape(&written(
+            lang,
+            occurrence.start.with_timezone(&tz).naive_local()
+        )),
+        minutes
+    );
+    let session = &facts.place.session;
+    let club = &facts.place.club;
+    let mut what = escape(&summary(&session.sport, &club.name));
+    what.push_str(&format!("<br>{}", escape(&session.title)));
+    if let Some(bring) = &session.what_to_bring {
+        what.push_str(&format!(
+            "<br>{} {}",
+            escape(&say(lang, "À apporter :", "Bring:")),
+            escape(bring)
+        ));
     }
-    Ok(lines)
+    let contact: Vec<String> = [
+        &session.coach_name,
+        &club.contact_phone,
+        &club.contact_email,
+    ]
+    .into_iter()
+    .flatten()
+    .map(|c| escape(c))
+    .collect();
+    Line {
+        start: occurrence.start,
+        cells: [when, what, escape(&facts.address()), contact.join("<br>")],
+    }
 }

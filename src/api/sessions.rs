@@ -18,10 +18,9 @@ use crate::domain::schedule::{
 };
 use crate::domain::validate::{optional_text, required_text, search_key};
 use crate::domain::FieldError;
-use crate::planning::{schedule_of, search_rows};
+use crate::planning::{calendar_fields_differ, rekey_enrollments, schedule_of, search_rows};
 use crate::store::clubs::Club;
-use crate::store::enrollments::EnrollmentFilter;
-use crate::store::sessions::{Materialization, Rekey, Session};
+use crate::store::sessions::{Materialization, Session};
 
 const DEFAULT_TIMEZONE: &str = "Europe/Paris";
 
@@ -287,7 +286,7 @@ impl SessionsApi {
             .into_iter()
             .filter(|o| !dropped.contains(&o.key))
             .collect();
-        let rekeyed = rekey_enrollments(&state, &session, &old_schedule, &schedule).await?;
+        let rekeyed = rekey_enrollments(&state.store, &session, &old_schedule, &schedule).await?;
         let rows = search_rows(&mut session, &schedule, &kept, now);
         state
             .store
@@ -651,54 +650,6 @@ fn apply_update(
     s.sequence += 1;
     s.updated_at = now;
     Ok(s)
-}
-
-/// Enrollments whose key the new schedule no longer has: a series moves to the first
-/// occurrence from the same day on, a single occurrence to the one on the same day, or
-/// is cancelled when its day has none.
-async fn rekey_enrollments(
-    state: &AppState,
-    session: &Session,
-    old: &Schedule,
-    new: &Schedule,
-) -> Result<Vec<Rekey>, ApiError> {
-    let active = state
-        .store
-        .enrollments(&EnrollmentFilter {
-            session_id: Some(session.id),
-            ..Default::default()
-        })
-        .await?;
-    let mut rekeyed = Vec::new();
-    for placed in active.iter().filter(|p| p.enrollment.status != "cancelled") {
-        let Ok(key) = placed.enrollment.from_key.parse::<OccurrenceKey>() else {
-            continue;
-        };
-        let one = placed.enrollment.scope == "occurrence";
-        match new.rekey(old, key, one) {
-            Some(same) if same == key => {}
-            Some(moved) => rekeyed.push(Rekey::Move {
-                enrollment_id: placed.enrollment.id,
-                key: moved,
-            }),
-            None if one => rekeyed.push(Rekey::Cancel(placed.enrollment.id)),
-            None => {}
-        }
-    }
-    Ok(rekeyed)
-}
-
-/// Whether a change reaches what a participant's calendar shows.
-fn calendar_fields_differ(before: &Session, after: &Session) -> bool {
-    before.title != after.title
-        || before.sport != after.sport
-        || before.location != after.location
-        || before.timezone != after.timezone
-        || before.start_local != after.start_local
-        || before.duration_minutes != after.duration_minutes
-        || before.rrule != after.rrule
-        || before.exdates != after.exdates
-        || before.what_to_bring != after.what_to_bring
 }
 
 /// What a participant's update says about one occurrence's change.

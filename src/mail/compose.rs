@@ -123,7 +123,8 @@ impl Facts {
         summary(&self.place.session.sport, &self.place.club.name)
     }
 
-    fn address(&self) -> String {
+    /// Where it happens: the session's place, or the club's address.
+    pub fn address(&self) -> String {
         self.place
             .session
             .location
@@ -145,7 +146,7 @@ impl Facts {
     }
 
     /// The calendar timing of the enrollment now.
-    fn timing(&self) -> Option<Timing> {
+    pub fn timing(&self) -> Option<Timing> {
         let key = self.key()?;
         if self.is_series() {
             invite::series(

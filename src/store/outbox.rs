@@ -495,24 +495,6 @@ impl Store {
         Ok(())
     }
 
-    /// How many messages went to `recipient` since `since`, and the oldest of them.
-    pub async fn sent_to_since(
-        &self,
-        recipient: &str,
-        since: DateTime<Utc>,
-    ) -> StoreResult<(i64, Option<DateTime<Utc>>)> {
-        Ok(on_pool!(self, |pool| {
-            sqlx::query_as::<_, (i64, Option<DateTime<Utc>>)>(
-                "SELECT COUNT(*), MIN(sent_at) FROM outbox
-                 WHERE recipient = $1 AND status = 'sent' AND sent_at > $2",
-            )
-            .bind(recipient)
-            .bind(since)
-            .fetch_one(pool)
-            .await?
-        }))
-    }
-
     /// Messages by status, newest first, one page at a time (`before`: a `seq`).
     pub async fn messages(
         &self,
@@ -553,22 +535,23 @@ impl Store {
         })
     }
 
-    /// The delivery attempts of the given messages, oldest first.
+    /// The logged attempts of the given messages, oldest first.
     pub async fn attempts(&self, ids: &[Uuid]) -> StoreResult<Vec<Attempt>> {
-        let mut all = Vec::new();
-        for id in ids {
-            let mut rows = on_pool!(self, |pool| {
-                sqlx::query_as::<_, Attempt>(
-                    "SELECT message_id, attempt, at, outcome, error FROM outbox_attempts
-                     WHERE message_id = $1 ORDER BY attempt",
-                )
-                .bind(id)
-                .fetch_all(pool)
-                .await?
-            });
-            all.append(&mut rows);
+        if ids.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(all)
+        Ok(on_pool!(self, |pool| {
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT message_id, attempt, at, outcome, error FROM outbox_attempts
+                 WHERE message_id IN (",
+            );
+            let mut list = query.separated(", ");
+            for id in ids {
+                list.push_bind(*id);
+            }
+            query.push(") ORDER BY message_id, attempt");
+            query.build_query_as::<Attempt>().fetch_all(pool).await?
+        }))
     }
 
     /// Puts a dead message back in the queue, attempts counted from zero again.

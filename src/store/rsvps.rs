@@ -29,23 +29,6 @@ fn new_feed_token() -> String {
 }
 
 impl Store {
-    pub async fn rsvp_answer(
-        &self,
-        enrollment_id: Uuid,
-        key: OccurrenceKey,
-    ) -> StoreResult<Option<Answer>> {
-        let answer = on_pool!(self, |pool| {
-            sqlx::query_scalar::<_, String>(
-                "SELECT answer FROM rsvps WHERE enrollment_id = $1 AND occurrence_key = $2",
-            )
-            .bind(enrollment_id)
-            .bind(key.to_string())
-            .fetch_optional(pool)
-            .await?
-        });
-        Ok(answer.as_deref().and_then(Answer::parse))
-    }
-
     /// The answers given for one occurrence, by enrollment.
     pub async fn rsvps_for(
         &self,

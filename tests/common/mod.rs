@@ -61,7 +61,9 @@ impl Answer {
     }
 }
 
-async fn database_url(data: &std::path::Path) -> String {
+/// A fresh database for one test (or one spawned binary): a new PostgreSQL database
+/// when `TEST_DATABASE_URL` is set, else a SQLite file in `data`.
+pub async fn database_url(data: &std::path::Path) -> String {
     match std::env::var("TEST_DATABASE_URL")
         .ok()
         .filter(|u| !u.is_empty())
