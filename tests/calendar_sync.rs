@@ -12,11 +12,12 @@ use chrono::{
     DateTime, Datelike, Days, NaiveDate, NaiveDateTime, Offset, TimeZone, Timelike, Utc, Weekday,
 };
 use chrono_tz::Tz;
+use common::mail::leaves;
 use common::smtp::{Received, SmtpServer};
 use common::*;
 use ical::parser::ical::component::{IcalCalendar, IcalEvent};
 use ical::property::Property;
-use mailparse::{MailHeaderMap, ParsedMail};
+use mailparse::MailHeaderMap;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -277,15 +278,6 @@ struct Mail {
     headers: String,
     /// (mime type, Content-Type header, decoded body)
     parts: Vec<(String, String, String)>,
-}
-
-fn leaves<'a>(part: &'a ParsedMail<'a>, out: &mut Vec<&'a ParsedMail<'a>>) {
-    if part.subparts.is_empty() {
-        out.push(part);
-    }
-    for sub in &part.subparts {
-        leaves(sub, out);
-    }
 }
 
 fn mail(message: &Received) -> Mail {

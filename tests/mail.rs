@@ -6,9 +6,10 @@ mod common;
 
 use std::time::Duration;
 
+use common::mail::{leaves, parse, subject};
 use common::smtp::{Received, SmtpServer};
 use common::*;
-use mailparse::{MailHeaderMap, ParsedMail};
+use mailparse::MailHeaderMap;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -76,27 +77,6 @@ fn wait_for(smtp: &SmtpServer, n: usize) -> Vec<Received> {
     let got = smtp.wait_for(n, WAIT);
     assert!(got.len() >= n, "expected {n} messages, got {}", got.len());
     got
-}
-
-fn parse(message: &Received) -> ParsedMail<'_> {
-    mailparse::parse_mail(message.data.as_bytes()).expect("a MIME message")
-}
-
-fn subject(message: &Received) -> String {
-    parse(message)
-        .headers
-        .get_first_value("Subject")
-        .unwrap_or_default()
-}
-
-/// Every leaf part: content type (with parameters), disposition, transfer encoding.
-fn leaves<'a>(part: &'a ParsedMail<'a>, out: &mut Vec<&'a ParsedMail<'a>>) {
-    if part.subparts.is_empty() {
-        out.push(part);
-    }
-    for sub in &part.subparts {
-        leaves(sub, out);
-    }
 }
 
 fn calendar_parts(message: &Received) -> Vec<(String, String, String)> {

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use common::mail::parse;
 use common::smtp::{Mode, Received, SmtpServer};
 use common::*;
 use mailparse::{MailHeaderMap, ParsedMail};
@@ -143,10 +144,6 @@ fn outcomes(item: &Value) -> Vec<String> {
         .iter()
         .map(|a| a["outcome"].as_str().unwrap_or_default().to_owned())
         .collect()
-}
-
-fn parse(message: &Received) -> ParsedMail<'_> {
-    mailparse::parse_mail(message.data.as_bytes()).expect("a MIME message")
 }
 
 fn message_id(message: &Received) -> String {

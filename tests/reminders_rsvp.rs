@@ -10,9 +10,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Datelike, Duration, NaiveDateTime, SubsecRound, Timelike, Utc};
 use chrono_tz::Europe::Paris;
+use common::mail::{leaves, parse, subject};
 use common::smtp::{Mode, Received, SmtpServer};
 use common::*;
-use mailparse::{MailHeaderMap, ParsedMail};
+use mailparse::MailHeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -192,32 +193,12 @@ fn wait_for(smtp: &SmtpServer, n: usize) -> Vec<Received> {
     got
 }
 
-fn parse(message: &Received) -> ParsedMail<'_> {
-    mailparse::parse_mail(message.data.as_bytes()).expect("a MIME message")
-}
-
-fn subject(message: &Received) -> String {
-    parse(message)
-        .headers
-        .get_first_value("Subject")
-        .unwrap_or_default()
-}
-
 fn is_reminder(message: &Received) -> bool {
     subject(message).starts_with("Rappel")
 }
 
 fn to(message: &Received) -> &str {
     message.to.first().map(String::as_str).unwrap_or_default()
-}
-
-fn leaves<'a>(part: &'a ParsedMail<'a>, out: &mut Vec<&'a ParsedMail<'a>>) {
-    if part.subparts.is_empty() {
-        out.push(part);
-    }
-    for sub in &part.subparts {
-        leaves(sub, out);
-    }
 }
 
 /// The decoded body of the first part of this MIME type.
