@@ -1,5 +1,6 @@
 //! HTTP only: parse, authorise, call the domain and the store, answer.
 
+pub mod attendance;
 pub mod auth;
 mod body;
 pub mod calendar;
@@ -16,6 +17,7 @@ pub mod roster;
 pub mod rsvp;
 mod schedule_page;
 pub mod sessions;
+pub mod stats;
 pub mod structures;
 pub mod users;
 mod window;
@@ -60,6 +62,8 @@ pub enum ApiTags {
     Enrollments,
     /// Email delivery (admin).
     Outbox,
+    /// The programme's impact: encounters.
+    Stats,
 }
 
 type Apis = (
@@ -70,8 +74,10 @@ type Apis = (
     sessions::SessionsApi,
     occurrences::OccurrencesApi,
     roster::RosterApi,
+    attendance::AttendanceApi,
     participants::ParticipantsApi,
     enrollments::EnrollmentsApi,
+    stats::StatsApi,
     outbox::OutboxApi,
 );
 
@@ -85,8 +91,10 @@ pub fn openapi(public_url: &str) -> OpenApiService<Apis, ()> {
             sessions::SessionsApi,
             occurrences::OccurrencesApi,
             roster::RosterApi,
+            attendance::AttendanceApi,
             participants::ParticipantsApi,
             enrollments::EnrollmentsApi,
+            stats::StatsApi,
             outbox::OutboxApi,
         ),
         "Entourage Sport",

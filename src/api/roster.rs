@@ -1,4 +1,6 @@
-use chrono::{DateTime, FixedOffset};
+use std::collections::HashMap;
+
+use chrono::{DateTime, FixedOffset, Utc};
 use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
@@ -10,7 +12,9 @@ use super::error::ApiError;
 use super::sessions::{existing_occurrence, managed_session};
 use super::{ApiTags, AppState};
 use crate::domain::participants::roster_name;
+use crate::domain::schedule::{OccurrenceKey, Schedule};
 use crate::planning::schedule_of;
+use crate::store::sessions::Session;
 
 /// Who is expected at one occurrence, as the club sees it: no contact details, no
 /// situation, no notes.
@@ -26,6 +30,17 @@ pub struct Roster {
     /// More confirmed than places (after a capacity was lowered): nobody was dropped.
     pub overbooked: bool,
     pub participants: Vec<RosterLine>,
+    /// When attendance was last recorded; never, if none.
+    pub attendance_recorded_at: Option<DateTime<Utc>>,
+    /// People who came without an enrollment, by situation (`unknown` when not said).
+    pub walk_ins: Vec<WalkIns>,
+    pub walk_ins_total: i32,
+}
+
+#[derive(Object)]
+pub struct WalkIns {
+    pub situation: String,
+    pub count: i32,
 }
 
 #[derive(Object)]
@@ -37,19 +52,24 @@ pub struct RosterLine {
     pub last_name_initial: String,
     /// The participant's door code.
     pub code: String,
-    /// `confirmed` or `waitlisted`.
+    /// `confirmed` or `waitlisted`; `cancelled` for someone recorded here whose
+    /// enrollment ended since.
     pub status: String,
     /// `series` or `occurrence`.
     pub scope: String,
     /// Their answer to the reminder: `coming`, `not_coming`, or none yet.
     pub rsvp: Option<String>,
+    /// `present`, `absent` or `excused` as recorded; before anything is recorded,
+    /// `excused` for someone who said they could not come.
+    pub attendance: Option<String>,
 }
 
 pub struct RosterApi;
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Occurrences")]
 impl RosterApi {
-    /// Who is expected at an occurrence: the club's manager, or admin.
+    /// Who is expected at an occurrence, and what was recorded: the club's manager, or
+    /// admin. Fetch it before the session to check people in at the door.
     #[oai(
         path = "/sessions/:session_id/occurrences/:key/roster",
         method = "get",
@@ -65,53 +85,86 @@ impl RosterApi {
         let session = managed_session(&state, &auth.0, session_id.0).await?;
         let schedule = schedule_of(&session)?;
         let key = existing_occurrence(&schedule, &key.0)?;
-        let overrides = state.store.overrides(session.id).await?;
-        let occurrence = schedule.apply(
-            key,
-            session.capacity,
-            overrides.iter().find(|o| o.key == key),
-        );
-        let entries = state.store.roster(session.id, key).await?;
-        let answers: std::collections::HashMap<Uuid, String> = state
-            .store
-            .rsvps_for(session.id, key)
-            .await?
-            .into_iter()
-            .collect();
-        // Who said they can't come does not hold a place this time.
-        let confirmed = entries
-            .iter()
-            .filter(|e| e.status == "confirmed")
-            .filter(|e| answers.get(&e.enrollment_id).map(String::as_str) != Some("not_coming"))
-            .count() as i32;
-        let participants = entries
-            .into_iter()
-            .map(|e| {
-                let (first_name, last_name_initial) = roster_name(&e.first_name, &e.last_name);
-                RosterLine {
-                    enrollment_id: e.enrollment_id,
-                    participant_id: e.participant_id,
-                    first_name,
-                    last_name_initial,
-                    code: e.code,
-                    status: e.status,
-                    scope: e.scope,
-                    rsvp: answers.get(&e.enrollment_id).cloned(),
-                }
-            })
-            .collect();
-        Ok(Json(Roster {
-            key: key.to_string(),
-            session_id: session.id,
-            start: occurrence
-                .start
-                .with_timezone(&schedule.timezone())
-                .fixed_offset(),
-            status: occurrence.status.as_str().to_owned(),
-            capacity: occurrence.capacity,
-            confirmed,
-            overbooked: confirmed > occurrence.capacity,
-            participants,
-        }))
+        Ok(Json(roster_of(&state, &session, &schedule, key).await?))
     }
+}
+
+/// The roster of one occurrence of a session the caller manages.
+pub async fn roster_of(
+    state: &AppState,
+    session: &Session,
+    schedule: &Schedule,
+    key: OccurrenceKey,
+) -> Result<Roster, ApiError> {
+    let overrides = state.store.overrides(session.id).await?;
+    let occurrence = schedule.apply(
+        key,
+        session.capacity,
+        overrides.iter().find(|o| o.key == key),
+    );
+    let entries = state.store.roster(session.id, key).await?;
+    let answers: HashMap<Uuid, String> = state
+        .store
+        .rsvps_for(session.id, key)
+        .await?
+        .into_iter()
+        .collect();
+    let recorded = state.store.recorded_sheet(session.id, key).await?;
+    let declined =
+        |enrollment_id: &Uuid| answers.get(enrollment_id).map(String::as_str) == Some("not_coming");
+    // Who said they can't come does not hold a place this time.
+    let confirmed = entries
+        .iter()
+        .filter(|e| e.status == "confirmed" && !declined(&e.enrollment_id))
+        .count() as i32;
+    let participants = entries
+        .into_iter()
+        .map(|e| {
+            let (first_name, last_name_initial) = roster_name(&e.first_name, &e.last_name);
+            let attendance = match &recorded {
+                Some(sheet) => sheet.marks.get(&e.participant_id).cloned(),
+                None => declined(&e.enrollment_id).then(|| "excused".to_owned()),
+            };
+            RosterLine {
+                enrollment_id: e.enrollment_id,
+                participant_id: e.participant_id,
+                first_name,
+                last_name_initial,
+                code: e.code,
+                status: e.status,
+                scope: e.scope,
+                rsvp: answers.get(&e.enrollment_id).cloned(),
+                attendance,
+            }
+        })
+        .collect();
+    let walk_ins: Vec<WalkIns> = recorded
+        .as_ref()
+        .map(|sheet| {
+            sheet
+                .walk_ins
+                .iter()
+                .map(|(situation, count)| WalkIns {
+                    situation: situation.clone(),
+                    count: *count,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Roster {
+        key: key.to_string(),
+        session_id: session.id,
+        start: occurrence
+            .start
+            .with_timezone(&schedule.timezone())
+            .fixed_offset(),
+        status: occurrence.status.as_str().to_owned(),
+        capacity: occurrence.capacity,
+        confirmed,
+        overbooked: confirmed > occurrence.capacity,
+        participants,
+        attendance_recorded_at: recorded.as_ref().map(|sheet| sheet.recorded_at),
+        walk_ins_total: walk_ins.iter().map(|w| w.count).sum(),
+        walk_ins,
+    })
 }

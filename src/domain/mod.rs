@@ -1,12 +1,14 @@
 //! The rules of the programme, free of I/O: unit-tested without a database.
 
 pub mod access;
+pub mod attendance;
 pub mod calendar;
 pub mod invite;
 pub mod participants;
 pub mod places;
 pub mod rsvp;
 pub mod schedule;
+pub mod stats;
 pub mod validate;
 
 use std::fmt;

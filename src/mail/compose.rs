@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::context::{Lang, MailContext, MessageKind};
 use super::mime::{self, CalendarPart};
 use super::templates::TemplateError;
-use super::written_time::{weekday_recurrence, written};
+use super::written_time::{weekday_recurrence, written, written_in};
 use super::Mailer;
 use crate::domain::calendar::{self, EventStatus, Method, Person};
 use crate::domain::invite::{self, Timing};
@@ -325,6 +325,18 @@ impl Mailer {
             None
         };
         let is_failure = kind == MessageKind::DeliveryFailed;
+        let is_alert = kind == MessageKind::AbsenceAlert;
+        let missed = if is_alert {
+            row.detail
+                .as_deref()
+                .unwrap_or_default()
+                .split(',')
+                .filter_map(|at| DateTime::parse_from_rfc3339(at).ok())
+                .map(|at| written_in(lang, at.with_timezone(&Utc), tz))
+                .collect()
+        } else {
+            Vec::new()
+        };
         Ok(MailContext {
             kind,
             lang,
@@ -349,10 +361,13 @@ impl Mailer {
             club_email: facts.place.club.contact_email.clone(),
             rsvp_yes_url: rsvp.map(|k| self.rsvp_url(facts.enrollment.id, k, Answer::Coming)),
             rsvp_no_url: rsvp.map(|k| self.rsvp_url(facts.enrollment.id, k, Answer::NotComing)),
-            feed_url: (!is_failure).then(|| self.feed_url(&facts.feed_token)),
-            change_note: row.detail.as_deref().and_then(|d| change_note(lang, d, tz)),
+            feed_url: (!is_failure && !is_alert).then(|| self.feed_url(&facts.feed_token)),
+            change_note: (!is_alert)
+                .then(|| row.detail.as_deref().and_then(|d| change_note(lang, d, tz)))
+                .flatten(),
             waitlist_position,
-            participant_code: is_failure.then(|| facts.participant.code.clone()),
+            missed,
+            participant_code: (is_failure || is_alert).then(|| facts.participant.code.clone()),
             failed_kind: if is_failure {
                 row.detail.as_deref().and_then(MessageKind::parse)
             } else {

@@ -19,10 +19,12 @@ pub enum MessageKind {
     Promotion,
     Reminder,
     DeliveryFailed,
+    /// To the social worker: two unexcused absences in a row.
+    AbsenceAlert,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 7] = [
+    pub const ALL: [MessageKind; 8] = [
         MessageKind::Invitation,
         MessageKind::Update,
         MessageKind::Cancellation,
@@ -30,6 +32,7 @@ impl MessageKind {
         MessageKind::Promotion,
         MessageKind::Reminder,
         MessageKind::DeliveryFailed,
+        MessageKind::AbsenceAlert,
     ];
 
     /// The snake_case name, also the template file stem ("delivery_failed").
@@ -42,6 +45,7 @@ impl MessageKind {
             MessageKind::Promotion => "promotion",
             MessageKind::Reminder => "reminder",
             MessageKind::DeliveryFailed => "delivery_failed",
+            MessageKind::AbsenceAlert => "absence_alert",
         }
     }
 
@@ -113,7 +117,9 @@ pub struct MailContext {
     /// For updates / cancellations: what changed, already localised.
     pub change_note: Option<String>,
     pub waitlist_position: Option<i64>,
-    /// For `DeliveryFailed`: code the social worker passes on by hand.
+    /// For `AbsenceAlert`: the sessions missed in a row, written out, oldest first.
+    pub missed: Vec<String>,
+    /// For `DeliveryFailed` and `AbsenceAlert`: the participant's code.
     pub participant_code: Option<String>,
     /// For `DeliveryFailed`: which message could not be delivered.
     pub failed_kind: Option<MessageKind>,
@@ -127,18 +133,22 @@ impl MailContext {
             .expect("valid sample date");
         let fr = lang == Lang::Fr;
         let pick = |f: &str, e: &str| if fr { f.to_owned() } else { e.to_owned() };
+        let for_referrer = matches!(
+            kind,
+            MessageKind::DeliveryFailed | MessageKind::AbsenceAlert
+        );
         let is_failure = kind == MessageKind::DeliveryFailed;
-        let participant_facing = !is_failure;
+        let participant_facing = !for_referrer;
 
         MailContext {
             kind,
             lang,
-            recipient_name: if is_failure {
+            recipient_name: if for_referrer {
                 "Claire".to_owned()
             } else {
                 "Amina".to_owned()
             },
-            copy_for: is_failure.then(|| "Amina K.".to_owned()),
+            copy_for: for_referrer.then(|| "Amina K.".to_owned()),
             summary: "Football — AS Bondy".to_owned(),
             session_title: pick("Football loisir du mardi soir", "Tuesday evening football"),
             when: written(lang, first),
@@ -175,7 +185,15 @@ impl MailContext {
                 _ => None,
             },
             waitlist_position: (kind == MessageKind::Waitlisted).then_some(3),
-            participant_code: is_failure.then(|| "P-4821".to_owned()),
+            missed: if kind == MessageKind::AbsenceAlert {
+                vec![
+                    written(lang, first - chrono::Duration::weeks(1)),
+                    written(lang, first),
+                ]
+            } else {
+                Vec::new()
+            },
+            participant_code: for_referrer.then(|| "P-4821".to_owned()),
             failed_kind: is_failure.then_some(MessageKind::Invitation),
         }
     }

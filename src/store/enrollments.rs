@@ -512,7 +512,8 @@ pub struct RosterEntry {
 }
 
 impl Store {
-    /// Confirmed and waitlisted enrollments covering one occurrence, in queue order.
+    /// Confirmed and waitlisted enrollments covering one occurrence, in queue order, and
+    /// those whose attendance was recorded there (since cancelled, say).
     pub async fn roster(
         &self,
         session_id: Uuid,
@@ -523,10 +524,14 @@ impl Store {
                 "SELECT e.id AS enrollment_id, p.id AS participant_id, p.first_name, p.last_name,
                     p.code, e.scope, e.status, e.queue_seq
                  FROM enrollments e JOIN participants p ON p.id = e.participant_id
-                 WHERE e.session_id = $1 AND e.status IN ('confirmed', 'waitlisted')
-                   AND ((e.scope = 'series' AND e.from_key <= $2)
-                     OR (e.scope = 'occurrence' AND e.occurrence_key = $2))
-                 ORDER BY e.status, e.queue_seq",
+                 WHERE e.session_id = $1
+                   AND ((e.status IN ('confirmed', 'waitlisted')
+                         AND ((e.scope = 'series' AND e.from_key <= $2)
+                           OR (e.scope = 'occurrence' AND e.occurrence_key = $2)))
+                     OR e.id IN (SELECT a.enrollment_id FROM attendance a
+                                 WHERE a.session_id = $1 AND a.occurrence_key = $2))
+                 ORDER BY CASE e.status WHEN 'confirmed' THEN 0 WHEN 'waitlisted' THEN 1 ELSE 2 END,
+                    e.queue_seq",
             )
             .bind(session_id)
             .bind(key.to_string())

@@ -4,6 +4,7 @@
 //! it against the backend's own pool, so rows decode into native types (`Uuid`,
 //! `DateTime<Utc>`, `bool`) on both. Only migrations differ per backend.
 
+pub mod attendance;
 pub mod clubs;
 pub mod enrollments;
 pub mod mail_facts;
@@ -11,6 +12,7 @@ pub mod outbox;
 pub mod participants;
 pub mod rsvps;
 pub mod sessions;
+pub mod stats;
 pub mod structures;
 pub mod users;
 

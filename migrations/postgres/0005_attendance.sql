@@ -1,0 +1,70 @@
+-- Attendance and encounters (PostgreSQL).
+-- Every row keeps what the figures group by (club, sport, local date, and the
+-- participant's structure and situation as they were when attendance was recorded), so
+-- a later edit or an erasure of the participant never moves a published figure.
+
+-- One row per occurrence whose attendance was recorded: an occurrence "held".
+CREATE TABLE attendance_sheets (
+    session_id     UUID NOT NULL REFERENCES sessions (id),
+    occurrence_key TEXT NOT NULL,
+    club_id        UUID NOT NULL,
+    sport          TEXT NOT NULL,
+    -- The occurrence's actual start (UTC) and its date in the session's time zone.
+    start_at       TIMESTAMPTZ NOT NULL,
+    local_date     TEXT NOT NULL,
+    walk_ins       INTEGER NOT NULL,
+    recorded_by    UUID NOT NULL REFERENCES users (id),
+    recorded_at    TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (session_id, occurrence_key)
+);
+CREATE INDEX attendance_sheets_by_date ON attendance_sheets (local_date, club_id);
+
+-- `held_place`: the participant held a confirmed place in the occurrence when it was
+-- recorded (a confirmed enrollment covering it, no "I can't come").
+CREATE TABLE attendance (
+    session_id     UUID NOT NULL,
+    occurrence_key TEXT NOT NULL,
+    participant_id UUID NOT NULL REFERENCES participants (id),
+    enrollment_id  UUID REFERENCES enrollments (id),
+    status         TEXT NOT NULL CHECK (status IN ('present', 'absent', 'excused')),
+    held_place     BOOLEAN NOT NULL,
+    club_id        UUID NOT NULL,
+    sport          TEXT NOT NULL,
+    start_at       TIMESTAMPTZ NOT NULL,
+    local_date     TEXT NOT NULL,
+    structure_id   UUID NOT NULL,
+    situation      TEXT NOT NULL,
+    PRIMARY KEY (session_id, occurrence_key, participant_id),
+    FOREIGN KEY (session_id, occurrence_key)
+        REFERENCES attendance_sheets (session_id, occurrence_key)
+);
+CREATE INDEX attendance_by_participant ON attendance (participant_id, start_at);
+CREATE INDEX attendance_by_date ON attendance (local_date, club_id, participant_id);
+
+-- Anonymous walk-ins of an occurrence, by situation (`unknown` when not said).
+CREATE TABLE walk_ins (
+    session_id     UUID NOT NULL,
+    occurrence_key TEXT NOT NULL,
+    situation      TEXT NOT NULL,
+    count          INTEGER NOT NULL CHECK (count > 0),
+    club_id        UUID NOT NULL,
+    sport          TEXT NOT NULL,
+    local_date     TEXT NOT NULL,
+    PRIMARY KEY (session_id, occurrence_key, situation),
+    FOREIGN KEY (session_id, occurrence_key)
+        REFERENCES attendance_sheets (session_id, occurrence_key)
+);
+CREATE INDEX walk_ins_by_date ON walk_ins (local_date, club_id);
+
+-- Each participant's first encounter in the programme, kept with every attendance change.
+CREATE TABLE first_encounters (
+    participant_id UUID PRIMARY KEY REFERENCES participants (id),
+    session_id     UUID NOT NULL,
+    occurrence_key TEXT NOT NULL,
+    club_id        UUID NOT NULL,
+    sport          TEXT NOT NULL,
+    local_date     TEXT NOT NULL,
+    structure_id   UUID NOT NULL,
+    situation      TEXT NOT NULL
+);
+CREATE INDEX first_encounters_by_date ON first_encounters (local_date);

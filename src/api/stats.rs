@@ -1,0 +1,153 @@
+//! The programme's impact figure: encounters, by club, sport, month, situation or
+//! structure, each role seeing its own part.
+
+use chrono::NaiveDate;
+use poem::web::Data;
+use poem_openapi::param::{Header, Query};
+use poem_openapi::payload::{Json, PlainText};
+use poem_openapi::{ApiResponse, Object, OpenApi};
+
+use super::auth::Auth;
+use super::error::ApiError;
+use super::{ApiTags, AppState};
+use crate::domain::access::{Caller, Role};
+use crate::domain::stats::{csv_record, order, Figures, GroupBy, Period, CSV_HEADER};
+use crate::store::stats::StatsScope;
+
+/// Figures of a period, by group and in total.
+#[derive(Object)]
+pub struct EncounterStats {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub group_by: String,
+    pub groups: Vec<GroupFigures>,
+    /// The whole period (unique participants counted once across groups).
+    pub total: GroupFigures,
+}
+
+#[derive(Object)]
+pub struct GroupFigures {
+    /// Club or structure id, sport, month (`2026-03`), situation; `total` for the whole.
+    pub key: String,
+    pub label: String,
+    /// Participants present plus walk-ins.
+    pub encounters: i64,
+    pub participant_encounters: i64,
+    pub walk_ins: i64,
+    /// Distinct participants present at least once (walk-ins are anonymous).
+    pub unique_participants: i64,
+    /// Occurrences whose attendance was recorded.
+    pub occurrences_held: i64,
+    /// Records of participants who held a confirmed place, and those of them present.
+    pub confirmed_places: i64,
+    pub attended_places: i64,
+    /// attended_places / confirmed_places; none without confirmed places.
+    pub attendance_rate: Option<f64>,
+    /// Participants whose first encounter in the programme falls in the period here.
+    pub first_encounters: i64,
+}
+
+impl From<Figures> for GroupFigures {
+    fn from(f: Figures) -> Self {
+        Self {
+            encounters: f.encounters(),
+            attendance_rate: f.attendance_rate(),
+            key: f.key,
+            label: f.label,
+            participant_encounters: f.participant_encounters,
+            walk_ins: f.walk_ins,
+            unique_participants: f.unique_participants,
+            occurrences_held: f.occurrences_held,
+            confirmed_places: f.confirmed_places,
+            attended_places: f.attended_places,
+            first_encounters: f.first_encounters,
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum StatsAnswer {
+    /// JSON, or CSV (one row per group, then the total) when `Accept` asks for
+    /// `text/csv`.
+    #[oai(status = 200)]
+    Json(Json<EncounterStats>),
+    #[oai(status = 200, content_type = "text/csv; charset=utf-8")]
+    Csv(PlainText<String>),
+}
+
+pub struct StatsApi;
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Stats")]
+impl StatsApi {
+    /// Encounters over a period of local dates (both ends included; default: this year
+    /// so far). Admin sees everything, a club manager their club, a social worker the
+    /// participants of their structure.
+    #[oai(
+        path = "/stats/encounters",
+        method = "get",
+        operation_id = "encounter_stats"
+    )]
+    async fn encounters(
+        &self,
+        auth: Auth,
+        state: Data<&AppState>,
+        from: Query<Option<String>>,
+        to: Query<Option<String>>,
+        group_by: Query<Option<String>>,
+        #[oai(name = "Accept")] accept: Header<Option<String>>,
+    ) -> Result<StatsAnswer, ApiError> {
+        // The programme works in French local time; a date is a Paris date.
+        let today = crate::clock::now()
+            .with_timezone(&chrono_tz::Europe::Paris)
+            .date_naive();
+        let period = Period::parse(from.0.as_deref(), to.0.as_deref(), today)?;
+        let by = GroupBy::parse(group_by.0.as_deref())?;
+        let scope = scope_of(&auth.0)?;
+        let (mut groups, mut total) = state.store.encounter_figures(period, by, scope).await?;
+        let labels = state.store.group_labels(by).await?;
+        for group in &mut groups {
+            group.label = labels
+                .get(&group.key)
+                .cloned()
+                .unwrap_or_else(|| group.key.clone());
+        }
+        order(&mut groups, by);
+        total.label = "Total".into();
+        let wants_csv = accept
+            .0
+            .as_deref()
+            .is_some_and(|a| a.to_ascii_lowercase().contains("text/csv"));
+        if wants_csv {
+            return Ok(StatsAnswer::Csv(PlainText(csv(&groups, &total)?)));
+        }
+        Ok(StatsAnswer::Json(Json(EncounterStats {
+            from: period.from,
+            to: period.to,
+            group_by: by.as_str().to_owned(),
+            groups: groups.into_iter().map(Into::into).collect(),
+            total: total.into(),
+        })))
+    }
+}
+
+fn scope_of(caller: &Caller) -> Result<StatsScope, ApiError> {
+    let missing = || ApiError::Internal("account without its club or structure".into());
+    Ok(match caller.role {
+        Role::Admin => StatsScope::All,
+        Role::ClubManager => StatsScope::Club(caller.club_id.ok_or_else(missing)?),
+        Role::SocialWorker => StatsScope::Structure(caller.structure_id.ok_or_else(missing)?),
+    })
+}
+
+fn csv(groups: &[Figures], total: &Figures) -> Result<String, ApiError> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let failed = |e: csv::Error| ApiError::Internal(format!("CSV: {e}"));
+    writer.write_record(CSV_HEADER).map_err(failed)?;
+    for figures in groups.iter().chain(std::iter::once(total)) {
+        writer.write_record(csv_record(figures)).map_err(failed)?;
+    }
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| ApiError::Internal(format!("CSV: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| ApiError::Internal(format!("CSV: {e}")))
+}

@@ -1,0 +1,376 @@
+//! Attendance sheets: one per occurrence, replaced whole by each submission, with the
+//! first encounters and the absence alerts they imply written in the same transaction.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::enrollments::lock_session;
+use super::{on_pool, transaction, Store, StoreResult};
+use crate::domain::attendance::{absence_streak, Line, Mark, ALERT_STREAK};
+use crate::domain::schedule::OccurrenceKey;
+
+/// An enrollment of the session, with what a sheet keeps of its participant.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Candidate {
+    pub participant_id: Uuid,
+    pub code: String,
+    pub enrollment_id: Uuid,
+    pub status: String,
+    /// The enrollment covers the occurrence being recorded.
+    pub covers: bool,
+    pub structure_id: Uuid,
+    pub situation: String,
+}
+
+/// A sheet to record, with everything the figures group by.
+#[derive(Debug, Clone)]
+pub struct SheetRecord {
+    pub session_id: Uuid,
+    pub key: OccurrenceKey,
+    pub club_id: Uuid,
+    pub sport: String,
+    pub start_at: DateTime<Utc>,
+    /// `YYYY-MM-DD` in the session's time zone.
+    pub local_date: String,
+    pub lines: Vec<Line>,
+    /// The participant's structure and situation as they are now, by participant.
+    pub people: HashMap<Uuid, (Uuid, String)>,
+    pub walk_ins: BTreeMap<String, i32>,
+    pub recorded_by: Uuid,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    Changed,
+    /// The same attendance was already recorded: nothing was written.
+    Unchanged,
+}
+
+/// What was recorded for an occurrence.
+#[derive(Debug, Clone)]
+pub struct RecordedSheet {
+    pub recorded_at: DateTime<Utc>,
+    pub marks: HashMap<Uuid, String>,
+    pub walk_ins: Vec<(String, i32)>,
+}
+
+/// One line of a participant's history.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct HistoryRow {
+    pub session_id: Uuid,
+    pub occurrence_key: String,
+    pub start_at: DateTime<Utc>,
+    pub timezone: String,
+    pub session_title: String,
+    pub sport: String,
+    pub club_id: Uuid,
+    pub club_name: String,
+    pub status: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct StreakRow {
+    session_id: Uuid,
+    occurrence_key: String,
+    enrollment_id: Option<Uuid>,
+    status: String,
+    start_at: DateTime<Utc>,
+}
+
+/// Recent records read to find a streak; longer streaks were told about already.
+const STREAK_LOOKBACK: i64 = 20;
+
+impl Store {
+    /// Every enrollment of the session whose participant was not erased, oldest first.
+    pub async fn attendance_candidates(
+        &self,
+        session_id: Uuid,
+        key: OccurrenceKey,
+    ) -> StoreResult<Vec<Candidate>> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as::<_, Candidate>(
+                "SELECT p.id AS participant_id, p.code, e.id AS enrollment_id, e.status,
+                    ((e.scope = 'series' AND e.from_key <= $2)
+                        OR (e.scope = 'occurrence' AND e.occurrence_key = $2)) AS covers,
+                    p.structure_id, p.situation
+                 FROM enrollments e JOIN participants p ON p.id = e.participant_id
+                 WHERE e.session_id = $1 AND p.erased_at IS NULL
+                 ORDER BY e.created_at, e.id",
+            )
+            .bind(session_id)
+            .bind(key.to_string())
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// What was recorded for an occurrence, if anything.
+    pub async fn recorded_sheet(
+        &self,
+        session_id: Uuid,
+        key: OccurrenceKey,
+    ) -> StoreResult<Option<RecordedSheet>> {
+        let key = key.to_string();
+        on_pool!(self, |pool| {
+            let Some(recorded_at) = sqlx::query_scalar::<_, DateTime<Utc>>(
+                "SELECT recorded_at FROM attendance_sheets
+                 WHERE session_id = $1 AND occurrence_key = $2",
+            )
+            .bind(session_id)
+            .bind(&key)
+            .fetch_optional(pool)
+            .await?
+            else {
+                return Ok(None);
+            };
+            let marks = sqlx::query_as::<_, (Uuid, String)>(
+                "SELECT participant_id, status FROM attendance
+                 WHERE session_id = $1 AND occurrence_key = $2",
+            )
+            .bind(session_id)
+            .bind(&key)
+            .fetch_all(pool)
+            .await?;
+            let walk_ins = sqlx::query_as::<_, (String, i32)>(
+                "SELECT situation, count FROM walk_ins
+                 WHERE session_id = $1 AND occurrence_key = $2 ORDER BY situation",
+            )
+            .bind(session_id)
+            .bind(&key)
+            .fetch_all(pool)
+            .await?;
+            Ok(Some(RecordedSheet {
+                recorded_at,
+                marks: marks.into_iter().collect(),
+                walk_ins,
+            }))
+        })
+    }
+
+    /// Replaces the attendance of an occurrence, unless it is exactly what is recorded.
+    pub async fn record_attendance(&self, sheet: &SheetRecord) -> StoreResult<Recorded> {
+        let is_postgres = self.is_postgres();
+        let key = sheet.key.to_string();
+        let mut lines = sheet.lines.clone();
+        lines.sort_by_key(|l| l.participant_id);
+        Ok(transaction!(self, |tx| {
+            lock_session!(tx, is_postgres, sheet.session_id);
+            let recorded = sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM attendance_sheets WHERE session_id = $1 AND occurrence_key = $2",
+            )
+            .bind(sheet.session_id)
+            .bind(&key)
+            .fetch_one(&mut *tx)
+            .await?
+                > 0;
+            let earlier = sqlx::query_as::<_, (Uuid, Option<Uuid>, String, bool)>(
+                "SELECT participant_id, enrollment_id, status, held_place FROM attendance
+                 WHERE session_id = $1 AND occurrence_key = $2",
+            )
+            .bind(sheet.session_id)
+            .bind(&key)
+            .fetch_all(&mut *tx)
+            .await?;
+            let earlier_walk_ins: BTreeMap<String, i32> = sqlx::query_as::<_, (String, i32)>(
+                "SELECT situation, count FROM walk_ins WHERE session_id = $1 AND occurrence_key = $2",
+            )
+            .bind(sheet.session_id)
+            .bind(&key)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
+            let mut earlier_lines: Vec<Line> = earlier
+                .iter()
+                .filter_map(|(participant_id, enrollment_id, status, held_place)| {
+                    Some(Line {
+                        participant_id: *participant_id,
+                        enrollment_id: (*enrollment_id)?,
+                        mark: Mark::parse(status)?,
+                        held_place: *held_place,
+                    })
+                })
+                .collect();
+            earlier_lines.sort_by_key(|l| l.participant_id);
+            if recorded
+                && earlier_lines.len() == earlier.len()
+                && earlier_lines == lines
+                && earlier_walk_ins == sheet.walk_ins
+            {
+                return Ok(Recorded::Unchanged);
+            }
+            for delete in [
+                "DELETE FROM attendance WHERE session_id = $1 AND occurrence_key = $2",
+                "DELETE FROM walk_ins WHERE session_id = $1 AND occurrence_key = $2",
+            ] {
+                sqlx::query(delete)
+                    .bind(sheet.session_id)
+                    .bind(&key)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let walk_in_total: i32 = sheet.walk_ins.values().sum();
+            sqlx::query(
+                "INSERT INTO attendance_sheets (session_id, occurrence_key, club_id, sport,
+                    start_at, local_date, walk_ins, recorded_by, recorded_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                 ON CONFLICT (session_id, occurrence_key) DO UPDATE SET
+                    start_at = excluded.start_at, local_date = excluded.local_date,
+                    walk_ins = excluded.walk_ins, recorded_by = excluded.recorded_by,
+                    recorded_at = excluded.recorded_at",
+            )
+            .bind(sheet.session_id)
+            .bind(&key)
+            .bind(sheet.club_id)
+            .bind(&sheet.sport)
+            .bind(sheet.start_at)
+            .bind(&sheet.local_date)
+            .bind(walk_in_total)
+            .bind(sheet.recorded_by)
+            .bind(sheet.now)
+            .execute(&mut *tx)
+            .await?;
+            for line in &lines {
+                let Some((structure_id, situation)) = sheet.people.get(&line.participant_id) else {
+                    continue;
+                };
+                sqlx::query(
+                    "INSERT INTO attendance (session_id, occurrence_key, participant_id,
+                        enrollment_id, status, held_place, club_id, sport, start_at, local_date,
+                        structure_id, situation)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                )
+                .bind(sheet.session_id)
+                .bind(&key)
+                .bind(line.participant_id)
+                .bind(line.enrollment_id)
+                .bind(line.mark.as_str())
+                .bind(line.held_place)
+                .bind(sheet.club_id)
+                .bind(&sheet.sport)
+                .bind(sheet.start_at)
+                .bind(&sheet.local_date)
+                .bind(*structure_id)
+                .bind(situation)
+                .execute(&mut *tx)
+                .await?;
+            }
+            for (situation, count) in &sheet.walk_ins {
+                sqlx::query(
+                    "INSERT INTO walk_ins (session_id, occurrence_key, situation, count, club_id,
+                        sport, local_date)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(sheet.session_id)
+                .bind(&key)
+                .bind(situation)
+                .bind(*count)
+                .bind(sheet.club_id)
+                .bind(&sheet.sport)
+                .bind(&sheet.local_date)
+                .execute(&mut *tx)
+                .await?;
+            }
+            let touched: BTreeSet<Uuid> = earlier
+                .iter()
+                .map(|(id, ..)| *id)
+                .chain(lines.iter().map(|l| l.participant_id))
+                .collect();
+            for participant_id in touched {
+                sqlx::query("DELETE FROM first_encounters WHERE participant_id = $1")
+                    .bind(participant_id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO first_encounters (participant_id, session_id, occurrence_key,
+                        club_id, sport, local_date, structure_id, situation)
+                     SELECT participant_id, session_id, occurrence_key, club_id, sport,
+                        local_date, structure_id, situation
+                     FROM attendance WHERE participant_id = $1 AND status = 'present'
+                     ORDER BY start_at, session_id LIMIT 1",
+                )
+                .bind(participant_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            for line in lines.iter().filter(|l| l.mark == Mark::Absent) {
+                let recent = sqlx::query_as::<_, StreakRow>(
+                    "SELECT session_id, occurrence_key, enrollment_id, status, start_at
+                     FROM attendance WHERE participant_id = $1
+                     ORDER BY start_at DESC, session_id DESC LIMIT $2",
+                )
+                .bind(line.participant_id)
+                .bind(STREAK_LOOKBACK)
+                .fetch_all(&mut *tx)
+                .await?;
+                let marks: Vec<Mark> = recent
+                    .iter()
+                    .map(|r| Mark::parse(&r.status).unwrap_or(Mark::Excused))
+                    .collect();
+                let streak = &recent[..absence_streak(&marks)];
+                let includes_this = streak
+                    .iter()
+                    .any(|r| r.session_id == sheet.session_id && r.occurrence_key == key);
+                if streak.len() < ALERT_STREAK || !includes_this {
+                    continue;
+                }
+                let (Some(latest), Some(oldest)) = (streak.first(), streak.last()) else {
+                    continue;
+                };
+                let missed: Vec<String> = streak
+                    .iter()
+                    .rev()
+                    .map(|r| r.start_at.to_rfc3339())
+                    .collect();
+                sqlx::query(
+                    "INSERT INTO outbox (id, dedupe_key, kind, audience, enrollment_id,
+                        participant_id, occurrence_key, detail, status, available_at, attempts,
+                        created_at, updated_at)
+                     VALUES ($1, $2, 'absence_alert', 'referrer', $3, $4, $5, $6, 'pending', $7,
+                        0, $7, $7)
+                     ON CONFLICT (dedupe_key) DO NOTHING",
+                )
+                .bind(Uuid::new_v4())
+                .bind(format!(
+                    "absence_alert:{}:{}:{}",
+                    line.participant_id.simple(),
+                    oldest.session_id.simple(),
+                    oldest.occurrence_key
+                ))
+                .bind(latest.enrollment_id.unwrap_or(line.enrollment_id))
+                .bind(line.participant_id)
+                .bind(&latest.occurrence_key)
+                .bind(missed.join(","))
+                .bind(sheet.now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            Recorded::Changed
+        }))
+    }
+
+    /// A participant's recorded attendance, newest first.
+    pub async fn attendance_history(&self, participant_id: Uuid) -> StoreResult<Vec<HistoryRow>> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as::<_, HistoryRow>(
+                "SELECT a.session_id, a.occurrence_key, a.start_at, s.timezone,
+                    s.title AS session_title, a.sport, a.club_id, c.name AS club_name, a.status,
+                    sh.recorded_at
+                 FROM attendance a
+                 JOIN attendance_sheets sh
+                   ON sh.session_id = a.session_id AND sh.occurrence_key = a.occurrence_key
+                 JOIN sessions s ON s.id = a.session_id
+                 JOIN clubs c ON c.id = a.club_id
+                 WHERE a.participant_id = $1
+                 ORDER BY a.start_at DESC, a.session_id DESC",
+            )
+            .bind(participant_id)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+}
