@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 use poem::web::Data;
 use poem_openapi::param::{Header, Query};
 use poem_openapi::payload::{Json, PlainText};
+use poem_openapi::registry::{MetaResponses, Registry};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::auth::Auth;
@@ -65,14 +66,52 @@ impl From<Figures> for GroupFigures {
     }
 }
 
-#[derive(ApiResponse)]
+/// JSON, or CSV (one row per group, then the total) when `Accept` asks for `text/csv`:
+/// one 200 answer documented with both media types.
 pub enum StatsAnswer {
-    /// JSON, or CSV (one row per group, then the total) when `Accept` asks for
-    /// `text/csv`.
-    #[oai(status = 200)]
     Json(Json<EncounterStats>),
-    #[oai(status = 200, content_type = "text/csv; charset=utf-8")]
     Csv(PlainText<String>),
+}
+
+#[derive(ApiResponse)]
+enum JsonAnswer {
+    /// The figures, by group and in total; CSV when `Accept` asks for `text/csv`.
+    #[oai(status = 200)]
+    Ok(Json<EncounterStats>),
+}
+
+#[derive(ApiResponse)]
+enum CsvAnswer {
+    #[oai(status = 200, content_type = "text/csv; charset=utf-8")]
+    Ok(PlainText<String>),
+}
+
+impl poem::IntoResponse for StatsAnswer {
+    fn into_response(self) -> poem::Response {
+        match self {
+            Self::Json(json) => JsonAnswer::Ok(json).into_response(),
+            Self::Csv(text) => CsvAnswer::Ok(text).into_response(),
+        }
+    }
+}
+
+impl ApiResponse for StatsAnswer {
+    fn meta() -> MetaResponses {
+        let mut meta = JsonAnswer::meta();
+        let csv = CsvAnswer::meta()
+            .responses
+            .into_iter()
+            .flat_map(|r| r.content);
+        if let Some(ok) = meta.responses.first_mut() {
+            ok.content.extend(csv);
+        }
+        meta
+    }
+
+    fn register(registry: &mut Registry) {
+        JsonAnswer::register(registry);
+        CsvAnswer::register(registry);
+    }
 }
 
 pub struct StatsApi;

@@ -167,9 +167,12 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?
                 > 0;
+            // The lines of erased participants are history nobody can resubmit: they
+            // stay as recorded, so a correction never moves a published figure.
             let earlier = sqlx::query_as::<_, (Uuid, Option<Uuid>, String, bool)>(
                 "SELECT participant_id, enrollment_id, status, held_place FROM attendance
-                 WHERE session_id = $1 AND occurrence_key = $2",
+                 WHERE session_id = $1 AND occurrence_key = $2
+                   AND participant_id IN (SELECT id FROM participants WHERE erased_at IS NULL)",
             )
             .bind(sheet.session_id)
             .bind(&key)
@@ -204,7 +207,8 @@ impl Store {
                 return Ok(Recorded::Unchanged);
             }
             for delete in [
-                "DELETE FROM attendance WHERE session_id = $1 AND occurrence_key = $2",
+                "DELETE FROM attendance WHERE session_id = $1 AND occurrence_key = $2
+                   AND participant_id IN (SELECT id FROM participants WHERE erased_at IS NULL)",
                 "DELETE FROM walk_ins WHERE session_id = $1 AND occurrence_key = $2",
             ] {
                 sqlx::query(delete)
