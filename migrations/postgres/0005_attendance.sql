@@ -28,6 +28,8 @@ CREATE TABLE attendance (
     enrollment_id  UUID REFERENCES enrollments (id),
     status         TEXT NOT NULL CHECK (status IN ('present', 'absent', 'excused')),
     held_place     BOOLEAN NOT NULL,
+    -- An absence the social worker was already told about (one alert per run).
+    alerted        BOOLEAN NOT NULL DEFAULT FALSE,
     club_id        UUID NOT NULL,
     sport          TEXT NOT NULL,
     start_at       TIMESTAMPTZ NOT NULL,

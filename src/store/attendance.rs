@@ -79,9 +79,10 @@ struct StreakRow {
     enrollment_id: Option<Uuid>,
     status: String,
     start_at: DateTime<Utc>,
+    alerted: bool,
 }
 
-/// Recent records read to find a streak; longer streaks were told about already.
+/// Recent records read to find a run of absences; a longer run holds an alerted one.
 const STREAK_LOOKBACK: i64 = 20;
 
 impl Store {
@@ -169,8 +170,8 @@ impl Store {
                 > 0;
             // The lines of erased participants are history nobody can resubmit: they
             // stay as recorded, so a correction never moves a published figure.
-            let earlier = sqlx::query_as::<_, (Uuid, Option<Uuid>, String, bool)>(
-                "SELECT participant_id, enrollment_id, status, held_place FROM attendance
+            let earlier = sqlx::query_as::<_, (Uuid, Option<Uuid>, String, bool, bool)>(
+                "SELECT participant_id, enrollment_id, status, held_place, alerted FROM attendance
                  WHERE session_id = $1 AND occurrence_key = $2
                    AND participant_id IN (SELECT id FROM participants WHERE erased_at IS NULL)",
             )
@@ -189,7 +190,7 @@ impl Store {
             .collect();
             let mut earlier_lines: Vec<Line> = earlier
                 .iter()
-                .filter_map(|(participant_id, enrollment_id, status, held_place)| {
+                .filter_map(|(participant_id, enrollment_id, status, held_place, _)| {
                     Some(Line {
                         participant_id: *participant_id,
                         enrollment_id: (*enrollment_id)?,
@@ -206,6 +207,26 @@ impl Store {
             {
                 return Ok(Recorded::Unchanged);
             }
+            let touched: BTreeSet<Uuid> = earlier
+                .iter()
+                .map(|(id, ..)| *id)
+                .chain(lines.iter().map(|l| l.participant_id))
+                .collect();
+            // Sheets of other sessions may name the same people at the same moment: their
+            // first encounters and runs of absences are decided one sheet at a time.
+            if is_postgres {
+                for participant_id in &touched {
+                    sqlx::query("SELECT id FROM participants WHERE id = $1 FOR UPDATE")
+                        .bind(participant_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            let already_alerted: BTreeSet<Uuid> = earlier
+                .iter()
+                .filter(|(.., status, _, alerted)| *alerted && status == "absent")
+                .map(|(id, ..)| *id)
+                .collect();
             for delete in [
                 "DELETE FROM attendance WHERE session_id = $1 AND occurrence_key = $2
                    AND participant_id IN (SELECT id FROM participants WHERE erased_at IS NULL)",
@@ -245,8 +266,8 @@ impl Store {
                 sqlx::query(
                     "INSERT INTO attendance (session_id, occurrence_key, participant_id,
                         enrollment_id, status, held_place, club_id, sport, start_at, local_date,
-                        structure_id, situation)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                        structure_id, situation, alerted)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                 )
                 .bind(sheet.session_id)
                 .bind(&key)
@@ -260,6 +281,7 @@ impl Store {
                 .bind(&sheet.local_date)
                 .bind(*structure_id)
                 .bind(situation)
+                .bind(line.mark == Mark::Absent && already_alerted.contains(&line.participant_id))
                 .execute(&mut *tx)
                 .await?;
             }
@@ -279,11 +301,6 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            let touched: BTreeSet<Uuid> = earlier
-                .iter()
-                .map(|(id, ..)| *id)
-                .chain(lines.iter().map(|l| l.participant_id))
-                .collect();
             for participant_id in touched {
                 sqlx::query("DELETE FROM first_encounters WHERE participant_id = $1")
                     .bind(participant_id)
@@ -303,7 +320,7 @@ impl Store {
             }
             for line in lines.iter().filter(|l| l.mark == Mark::Absent) {
                 let recent = sqlx::query_as::<_, StreakRow>(
-                    "SELECT session_id, occurrence_key, enrollment_id, status, start_at
+                    "SELECT session_id, occurrence_key, enrollment_id, status, start_at, alerted
                      FROM attendance WHERE participant_id = $1
                      ORDER BY start_at DESC, session_id DESC LIMIT $2",
                 )
@@ -315,43 +332,51 @@ impl Store {
                     .iter()
                     .map(|r| Mark::parse(&r.status).unwrap_or(Mark::Excused))
                     .collect();
-                let streak = &recent[..absence_streak(&marks)];
-                let includes_this = streak
+                let run = &recent[..absence_streak(&marks)];
+                let includes_this = run
                     .iter()
                     .any(|r| r.session_id == sheet.session_id && r.occurrence_key == key);
-                if streak.len() < ALERT_STREAK || !includes_this {
+                if run.len() < ALERT_STREAK || !includes_this {
                     continue;
                 }
-                let (Some(latest), Some(oldest)) = (streak.first(), streak.last()) else {
-                    continue;
-                };
-                let missed: Vec<String> = streak
-                    .iter()
-                    .rev()
-                    .map(|r| r.start_at.to_rfc3339())
-                    .collect();
-                sqlx::query(
-                    "INSERT INTO outbox (id, dedupe_key, kind, audience, enrollment_id,
-                        participant_id, occurrence_key, detail, status, available_at, attempts,
-                        created_at, updated_at)
-                     VALUES ($1, $2, 'absence_alert', 'referrer', $3, $4, $5, $6, 'pending', $7,
-                        0, $7, $7)
-                     ON CONFLICT (dedupe_key) DO NOTHING",
-                )
-                .bind(Uuid::new_v4())
-                .bind(format!(
-                    "absence_alert:{}:{}:{}",
-                    line.participant_id.simple(),
-                    oldest.session_id.simple(),
-                    oldest.occurrence_key
-                ))
-                .bind(latest.enrollment_id.unwrap_or(line.enrollment_id))
-                .bind(line.participant_id)
-                .bind(&latest.occurrence_key)
-                .bind(missed.join(","))
-                .bind(sheet.now)
-                .execute(&mut *tx)
-                .await?;
+                // One alert per run, however it grows (later absences, or earlier ones
+                // recorded late): every absence of an alerted run is marked.
+                if !run.iter().any(|r| r.alerted) {
+                    let missed: Vec<String> =
+                        run.iter().rev().map(|r| r.start_at.to_rfc3339()).collect();
+                    sqlx::query(
+                        "INSERT INTO outbox (id, dedupe_key, kind, audience, enrollment_id,
+                            participant_id, occurrence_key, detail, status, available_at,
+                            attempts, created_at, updated_at)
+                         VALUES ($1, $2, 'absence_alert', 'referrer', $3, $4, $5, $6, 'pending',
+                            $7, 0, $7, $7)
+                         ON CONFLICT (dedupe_key) DO NOTHING",
+                    )
+                    .bind(Uuid::new_v4())
+                    .bind(format!(
+                        "absence_alert:{}:{}:{key}",
+                        line.participant_id.simple(),
+                        sheet.session_id.simple(),
+                    ))
+                    .bind(run[0].enrollment_id.unwrap_or(line.enrollment_id))
+                    .bind(line.participant_id)
+                    .bind(&run[0].occurrence_key)
+                    .bind(missed.join(","))
+                    .bind(sheet.now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for r in run.iter().filter(|r| !r.alerted) {
+                    sqlx::query(
+                        "UPDATE attendance SET alerted = TRUE
+                         WHERE session_id = $1 AND occurrence_key = $2 AND participant_id = $3",
+                    )
+                    .bind(r.session_id)
+                    .bind(&r.occurrence_key)
+                    .bind(line.participant_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
             }
             Recorded::Changed
         }))

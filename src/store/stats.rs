@@ -132,7 +132,7 @@ fn held_sql(by: Option<GroupBy>, scope: StatsScope, is_postgres: bool) -> String
     let part = |table: Table, name: &str| {
         scope_filter(scope, table).map(|filter| {
             format!(
-                "SELECT {} AS g, session_id, occurrence_key FROM {name}
+                "SELECT DISTINCT {} AS g, session_id, occurrence_key FROM {name}
                  WHERE local_date >= $1 AND local_date <= $2 AND {filter}",
                 group_key(by, table, is_postgres)
             )
