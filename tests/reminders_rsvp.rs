@@ -1183,7 +1183,7 @@ fn mail_preview_renders_every_message() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert_eq!(names.len(), 28, "{names:?}");
+    assert_eq!(names.len(), 32, "{names:?}");
     for kind in [
         "invitation",
         "update",
@@ -1192,6 +1192,7 @@ fn mail_preview_renders_every_message() {
         "promotion",
         "reminder",
         "delivery_failed",
+        "absence_alert",
     ] {
         for lang in ["fr", "en"] {
             let eml = std::fs::read(out.join(format!("{kind}.{lang}.eml")))
