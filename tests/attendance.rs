@@ -10,10 +10,9 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::{Duration as StdDuration, Instant};
 
-use chrono::{
-    DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, SubsecRound, Timelike, Utc,
-};
+use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, SubsecRound, Utc};
 use chrono_tz::Europe::Paris;
+use common::french;
 use common::mail::{leaves, parse, subject};
 use common::smtp::{Received, SmtpServer};
 use common::*;
@@ -114,26 +113,7 @@ async fn past_weekly(
     }
     let session = app.weekly_session(club, token, body).await;
     let until = today + Duration::days(10);
-    let list = app
-        .get(
-            &format!("/api/v1/sessions/{session}/occurrences?from={first}&to={until}"),
-            token,
-        )
-        .await;
-    assert_eq!(list.status, StatusCode::OK, "{list:?}");
-    let occurrences: Vec<Occ> = list.body["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|o| {
-            let start_text = o["start"].as_str().expect("a start").to_owned();
-            Occ {
-                key: o["key"].as_str().expect("a key").to_owned(),
-                start: DateTime::parse_from_rfc3339(&start_text).expect("RFC 3339"),
-                start_text,
-            }
-        })
-        .collect();
+    let occurrences = occurrences_between(app, &session, token, first, until).await;
     let expected = (days_ago + 10) / 7 + 1;
     assert_eq!(
         occurrences.len() as i64,
@@ -162,6 +142,19 @@ async fn past_daily(
     }
     let session = app.weekly_session(club, token, body).await;
     let until = today + Duration::days(1);
+    let occurrences = occurrences_between(app, &session, token, first, until).await;
+    assert_eq!(occurrences.len() as i64, days_ago + 2, "{occurrences:#?}");
+    (session, occurrences)
+}
+
+/// A session's occurrences from `first` to `until` (local dates), oldest first.
+async fn occurrences_between(
+    app: &TestApp,
+    session: &str,
+    token: &str,
+    first: NaiveDate,
+    until: NaiveDate,
+) -> Vec<Occ> {
     let list = app
         .get(
             &format!("/api/v1/sessions/{session}/occurrences?from={first}&to={until}"),
@@ -169,7 +162,7 @@ async fn past_daily(
         )
         .await;
     assert_eq!(list.status, StatusCode::OK, "{list:?}");
-    let occurrences: Vec<Occ> = list.body["items"]
+    list.body["items"]
         .as_array()
         .expect("items")
         .iter()
@@ -181,9 +174,7 @@ async fn past_daily(
                 start_text,
             }
         })
-        .collect();
-    assert_eq!(occurrences.len() as i64, days_ago + 2, "{occurrences:#?}");
-    (session, occurrences)
+        .collect()
 }
 
 /// The occurrences that already started, oldest first.
@@ -430,44 +421,6 @@ async fn alerts_in_outbox(app: &TestApp) -> Vec<Value> {
         .into_iter()
         .filter(|m| m["kind"] == "absence_alert")
         .collect()
-}
-
-/// A date written out in French, as the emails do ("mardi 1er décembre 2026 à
-/// 18 h 30"), computed here independently of the service.
-fn french(local: NaiveDateTime) -> String {
-    const DAYS: [&str; 7] = [
-        "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
-    ];
-    const MONTHS: [&str; 12] = [
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ];
-    let day = DAYS[local.weekday().num_days_from_monday() as usize];
-    let dom = if local.day() == 1 {
-        "1er".to_owned()
-    } else {
-        local.day().to_string()
-    };
-    let time = if local.minute() == 0 {
-        format!("{} h", local.hour())
-    } else {
-        format!("{} h {:02}", local.hour(), local.minute())
-    };
-    format!(
-        "{day} {dom} {} {} à {time}",
-        MONTHS[local.month0() as usize],
-        local.year()
-    )
 }
 
 fn to(message: &Received) -> &str {
@@ -1749,7 +1702,7 @@ async fn two_absences_in_a_row_alert_the_social_worker_once_per_streak() {
     for (message, missed) in got.iter().zip(missed) {
         let text = body_of(message, "text/plain").expect("a text/plain part");
         for occurrence in missed {
-            let date = french(occurrence.start.naive_local());
+            let date = french::date_time(occurrence.start.naive_local());
             assert!(text.contains(&date), "{date} not in {text}");
         }
     }

@@ -12,6 +12,7 @@ use chrono::{
     DateTime, Datelike, Days, NaiveDate, NaiveDateTime, Offset, TimeZone, Timelike, Utc, Weekday,
 };
 use chrono_tz::Tz;
+use common::french;
 use common::mail::leaves;
 use common::smtp::{Received, SmtpServer};
 use common::*;
@@ -241,29 +242,6 @@ fn local_iso(date: NaiveDate, hour: u32, minute: u32) -> String {
 /// A date as the API's `from`/`to` take it.
 fn day(date: NaiveDate) -> String {
     date.format("%Y-%m-%d").to_string()
-}
-
-/// A date written out in French: "16 février 2027", "1er mars 2027".
-fn french_date(date: NaiveDate) -> String {
-    const MONTHS: [&str; 12] = [
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ];
-    let day = match date.day() {
-        1 => "1er".to_owned(),
-        d => d.to_string(),
-    };
-    format!("{day} {} {}", MONTHS[date.month0() as usize], date.year())
 }
 
 // ---------------------------------------------------------------------------
@@ -656,7 +634,7 @@ async fn the_latest_calendar_object_expands_to_the_api_occurrences_across_dst() 
         (
             format!(
                 "move of {} (after the change to summer time)",
-                french_date(moved_from)
+                french::date(moved_from)
             ),
             Some((
                 key(moved_from, 18, 30),
@@ -666,7 +644,7 @@ async fn the_latest_calendar_object_expands_to_the_api_occurrences_across_dst() 
         (
             format!(
                 "cancellation of {} (before the change)",
-                french_date(cancelled_day)
+                french::date(cancelled_day)
             ),
             Some((key(cancelled_day, 18, 30), json!({"status": "cancelled"}))),
         ),
@@ -831,7 +809,7 @@ async fn a_cancelled_occurrence_is_a_request_with_exdate_and_higher_sequence() {
         "{}",
         update.subject
     );
-    let written = french_date(cancelled_day);
+    let written = french::date(cancelled_day);
     for body in [update.text(), update.html()] {
         assert!(
             body.contains(&written),
@@ -1428,10 +1406,10 @@ async fn moving_the_session_earlier_keeps_the_participant_on_the_first_date() {
 #[test]
 fn the_date_helpers_write_what_they_should() {
     let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
-    assert_eq!(french_date(date(2027, 2, 16)), "16 février 2027");
-    assert_eq!(french_date(date(2027, 3, 1)), "1er mars 2027");
-    assert_eq!(french_date(date(2028, 8, 9)), "9 août 2028");
-    assert_eq!(french_date(date(2027, 12, 31)), "31 décembre 2027");
+    assert_eq!(french::date(date(2027, 2, 16)), "16 février 2027");
+    assert_eq!(french::date(date(2027, 3, 1)), "1er mars 2027");
+    assert_eq!(french::date(date(2028, 8, 9)), "9 août 2028");
+    assert_eq!(french::date(date(2027, 12, 31)), "31 décembre 2027");
     assert_eq!(
         spring_forward(2027),
         Utc.with_ymd_and_hms(2027, 3, 28, 1, 0, 0).unwrap()

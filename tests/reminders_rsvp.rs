@@ -8,8 +8,9 @@ use std::time::{Duration as StdDuration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use chrono::{DateTime, Datelike, Duration, NaiveDateTime, SubsecRound, Timelike, Utc};
+use chrono::{DateTime, Duration, NaiveDateTime, SubsecRound, Utc};
 use chrono_tz::Europe::Paris;
+use common::french;
 use common::mail::{leaves, parse, subject};
 use common::smtp::{Mode, Received, SmtpServer};
 use common::*;
@@ -83,44 +84,6 @@ fn key_instant(key: &str) -> DateTime<Utc> {
     NaiveDateTime::parse_from_str(key, "%Y%m%dT%H%M%SZ")
         .expect("an occurrence key")
         .and_utc()
-}
-
-/// A date written out in French, as participants read it ("mardi 1er décembre 2026
-/// à 18 h 30"), computed here independently of the service.
-fn french(local: NaiveDateTime) -> String {
-    const DAYS: [&str; 7] = [
-        "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
-    ];
-    const MONTHS: [&str; 12] = [
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ];
-    let day = DAYS[local.weekday().num_days_from_monday() as usize];
-    let dom = if local.day() == 1 {
-        "1er".to_owned()
-    } else {
-        local.day().to_string()
-    };
-    let time = if local.minute() == 0 {
-        format!("{} h", local.hour())
-    } else {
-        format!("{} h {:02}", local.hour(), local.minute())
-    };
-    format!(
-        "{day} {dom} {} {} à {time}",
-        MONTHS[local.month0() as usize],
-        local.year()
-    )
 }
 
 /// A one-off session of the world's club starting at `start`, open for enrollment up
@@ -412,7 +375,7 @@ async fn a_reminder_arrives_on_time_not_before() {
 
     let reminder = &got[1];
     assert_eq!(to(reminder), "amina@example.net");
-    let when = french(paris(start));
+    let when = french::date_time(paris(start));
     let subject = subject(reminder);
     assert!(subject.starts_with("Rappel"), "{subject}");
     assert!(subject.contains(&when), "{subject} / {when}");
@@ -504,7 +467,7 @@ async fn a_reminder_due_while_down_goes_out_late_only_before_the_start() {
         "an overdue reminder waited {}",
         sent_by - enrolled_at
     );
-    assert!(plain(reminder).contains(&french(paris(soon_start))));
+    assert!(plain(reminder).contains(&french::date_time(paris(soon_start))));
     one_to(&got, "bakary@example.net", "Invitation");
     assert!(
         Utc::now() < brief_start - Duration::seconds(1),
@@ -788,7 +751,8 @@ async fn rsvp_get_shows_a_page_and_post_records() {
             page.2
         );
         assert!(
-            page.2.contains(&french(paris(key_instant(&key)))),
+            page.2
+                .contains(&french::date_time(paris(key_instant(&key)))),
             "{}",
             page.2
         );
@@ -1062,9 +1026,9 @@ async fn the_schedule_page_is_for_the_participants_structure() {
     assert!(page.contains("12 rue de la Paix, 93140 Bondy"), "{page}");
     let next = key_instant(enrollment["from_key"].as_str().unwrap());
     assert!(
-        page.contains(&french(paris(next))),
+        page.contains(&french::date_time(paris(next))),
         "{} not in {page}",
-        french(paris(next))
+        french::date_time(paris(next))
     );
     assert!(page.contains("Baskets, gourde"), "{page}");
     assert!(page.contains("+33 1 23 45 67 89"), "{page}");

@@ -13,6 +13,7 @@ use entourage_sport::accounts::{create_user, NewUser};
 use entourage_sport::config::{Config, Settings};
 use entourage_sport::Service;
 
+pub mod french;
 pub mod mail;
 pub mod smtp;
 
