@@ -13,6 +13,10 @@ CREATE TABLE attendance_sheets (
     start_at       TIMESTAMPTZ NOT NULL,
     local_date     TEXT NOT NULL,
     walk_ins       INTEGER NOT NULL,
+    -- Records of participants present, holding a place, holding it and present.
+    present        INTEGER NOT NULL DEFAULT 0,
+    held           INTEGER NOT NULL DEFAULT 0,
+    held_present   INTEGER NOT NULL DEFAULT 0,
     recorded_by    UUID NOT NULL REFERENCES users (id),
     recorded_at    TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (session_id, occurrence_key)
@@ -42,6 +46,9 @@ CREATE TABLE attendance (
 );
 CREATE INDEX attendance_by_participant ON attendance (participant_id, start_at);
 CREATE INDEX attendance_by_date ON attendance (local_date, club_id, participant_id);
+-- A club manager's and a social worker's figures read only their rows.
+CREATE INDEX attendance_by_club ON attendance (club_id, local_date);
+CREATE INDEX attendance_by_structure ON attendance (structure_id, local_date);
 
 -- Anonymous walk-ins of an occurrence, by situation (`unknown` when not said).
 CREATE TABLE walk_ins (
@@ -70,3 +77,19 @@ CREATE TABLE first_encounters (
     situation      TEXT NOT NULL
 );
 CREATE INDEX first_encounters_by_date ON first_encounters (local_date);
+
+-- Who was present, one bit per local day of `year` (day of the year from 0), per club,
+-- sport, structure and situation: distinct participants over a period are counted from
+-- these few rows per participant, not from every record. Rebuilt for a participant and
+-- year whenever a sheet naming them changes.
+CREATE TABLE presence (
+    participant_id UUID NOT NULL REFERENCES participants (id),
+    year           INTEGER NOT NULL,
+    club_id        UUID NOT NULL,
+    sport          TEXT NOT NULL,
+    structure_id   UUID NOT NULL,
+    situation      TEXT NOT NULL,
+    days           BYTEA NOT NULL,
+    PRIMARY KEY (participant_id, year, club_id, sport, structure_id, situation)
+);
+CREATE INDEX presence_by_year ON presence (year, club_id);

@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod invite;
 pub mod participants;
 pub mod places;
+pub mod presence;
 pub mod rsvp;
 pub mod schedule;
 pub mod stats;

@@ -3,12 +3,13 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::enrollments::lock_session;
 use super::{on_pool, transaction, Store, StoreResult};
 use crate::domain::attendance::{absence_streak, Line, Mark, ALERT_STREAK};
+use crate::domain::presence;
 use crate::domain::schedule::OccurrenceKey;
 
 /// An enrollment of the session, with what a sheet keeps of its participant.
@@ -85,6 +86,50 @@ struct StreakRow {
 /// Recent records read to find a run of absences; a longer run holds an alerted one.
 const STREAK_LOOKBACK: i64 = 20;
 
+/// Rebuilds one participant's presence masks for one year from their records.
+macro_rules! rebuild_presence {
+    ($tx:ident, $participant_id:expr, $year:expr) => {{
+        let (participant_id, year): (Uuid, i32) = ($participant_id, $year);
+        sqlx::query("DELETE FROM presence WHERE participant_id = $1 AND year = $2")
+            .bind(participant_id)
+            .bind(year)
+            .execute(&mut *$tx)
+            .await?;
+        let present = sqlx::query_as::<_, (String, Uuid, String, Uuid, String)>(
+            "SELECT local_date, club_id, sport, structure_id, situation FROM attendance
+             WHERE participant_id = $1 AND status = 'present'
+               AND local_date >= $2 AND local_date <= $3",
+        )
+        .bind(participant_id)
+        .bind(format!("{year:04}-01-01"))
+        .bind(format!("{year:04}-12-31"))
+        .fetch_all(&mut *$tx)
+        .await?;
+        let masks = presence::masks(present.into_iter().filter_map(
+            |(date, club_id, sport, structure_id, situation)| {
+                let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d").ok()?;
+                Some(((club_id, sport, structure_id, situation), date))
+            },
+        ));
+        for ((club_id, sport, structure_id, situation), days) in masks {
+            sqlx::query(
+                "INSERT INTO presence (participant_id, year, club_id, sport, structure_id,
+                    situation, days)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(participant_id)
+            .bind(year)
+            .bind(club_id)
+            .bind(sport)
+            .bind(structure_id)
+            .bind(situation)
+            .bind(days)
+            .execute(&mut *$tx)
+            .await?;
+        }
+    }};
+}
+
 impl Store {
     /// Every enrollment of the session whose participant was not erased, oldest first.
     pub async fn attendance_candidates(
@@ -160,14 +205,15 @@ impl Store {
         lines.sort_by_key(|l| l.participant_id);
         Ok(transaction!(self, |tx| {
             lock_session!(tx, is_postgres, sheet.session_id);
-            let recorded = sqlx::query_scalar::<_, i64>(
-                "SELECT COUNT(*) FROM attendance_sheets WHERE session_id = $1 AND occurrence_key = $2",
+            let recorded_on = sqlx::query_scalar::<_, String>(
+                "SELECT local_date FROM attendance_sheets
+                 WHERE session_id = $1 AND occurrence_key = $2",
             )
             .bind(sheet.session_id)
             .bind(&key)
-            .fetch_one(&mut *tx)
-            .await?
-                > 0;
+            .fetch_optional(&mut *tx)
+            .await?;
+            let recorded = recorded_on.is_some();
             // The lines of erased participants are history nobody can resubmit: they
             // stay as recorded, so a correction never moves a published figure.
             let earlier = sqlx::query_as::<_, (Uuid, Option<Uuid>, String, bool, bool)>(
@@ -301,6 +347,32 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
+            sqlx::query(
+                "UPDATE attendance_sheets SET
+                    present = (SELECT COUNT(*) FROM attendance a
+                        WHERE a.session_id = $1 AND a.occurrence_key = $2
+                          AND a.status = 'present'),
+                    held = (SELECT COUNT(*) FROM attendance a
+                        WHERE a.session_id = $1 AND a.occurrence_key = $2 AND a.held_place),
+                    held_present = (SELECT COUNT(*) FROM attendance a
+                        WHERE a.session_id = $1 AND a.occurrence_key = $2 AND a.held_place
+                          AND a.status = 'present')
+                 WHERE session_id = $1 AND occurrence_key = $2",
+            )
+            .bind(sheet.session_id)
+            .bind(&key)
+            .execute(&mut *tx)
+            .await?;
+            let years: BTreeSet<i32> = [Some(sheet.local_date.as_str()), recorded_on.as_deref()]
+                .into_iter()
+                .flatten()
+                .filter_map(|date| date.get(..4)?.parse().ok())
+                .collect();
+            for participant_id in &touched {
+                for year in &years {
+                    rebuild_presence!(tx, *participant_id, *year);
+                }
+            }
             for participant_id in touched {
                 sqlx::query("DELETE FROM first_encounters WHERE participant_id = $1")
                     .bind(participant_id)
@@ -401,5 +473,87 @@ impl Store {
             .fetch_all(pool)
             .await?
         }))
+    }
+
+    /// Recomputes what is derived from the records — the sheets' counts, the presence
+    /// masks, the first encounters — after records were written in bulk outside the
+    /// API (history carried over from elsewhere, a benchmark's seeding).
+    pub async fn rebuild_attendance_rollups(&self) -> StoreResult<()> {
+        let present: Vec<(Uuid, String, Uuid, String, Uuid, String)> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT participant_id, local_date, club_id, sport, structure_id, situation
+                 FROM attendance WHERE status = 'present'",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        let masks = presence::masks(present.into_iter().filter_map(
+            |(participant_id, date, club_id, sport, structure_id, situation)| {
+                let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d").ok()?;
+                let key = (
+                    participant_id,
+                    date.year(),
+                    club_id,
+                    sport,
+                    structure_id,
+                    situation,
+                );
+                Some((key, date))
+            },
+        ));
+        transaction!(self, |tx| {
+            sqlx::query(
+                "UPDATE attendance_sheets SET
+                    present = (SELECT COUNT(*) FROM attendance a
+                        WHERE a.session_id = attendance_sheets.session_id
+                          AND a.occurrence_key = attendance_sheets.occurrence_key
+                          AND a.status = 'present'),
+                    held = (SELECT COUNT(*) FROM attendance a
+                        WHERE a.session_id = attendance_sheets.session_id
+                          AND a.occurrence_key = attendance_sheets.occurrence_key
+                          AND a.held_place),
+                    held_present = (SELECT COUNT(*) FROM attendance a
+                        WHERE a.session_id = attendance_sheets.session_id
+                          AND a.occurrence_key = attendance_sheets.occurrence_key
+                          AND a.held_place AND a.status = 'present')",
+            )
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM presence")
+                .execute(&mut *tx)
+                .await?;
+            for ((participant_id, year, club_id, sport, structure_id, situation), days) in masks {
+                sqlx::query(
+                    "INSERT INTO presence (participant_id, year, club_id, sport, structure_id,
+                        situation, days)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(participant_id)
+                .bind(year)
+                .bind(club_id)
+                .bind(sport)
+                .bind(structure_id)
+                .bind(situation)
+                .bind(days)
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query("DELETE FROM first_encounters")
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO first_encounters (participant_id, session_id, occurrence_key,
+                    club_id, sport, local_date, structure_id, situation)
+                 SELECT participant_id, session_id, occurrence_key, club_id, sport, local_date,
+                    structure_id, situation
+                 FROM (SELECT a.*, ROW_NUMBER() OVER (PARTITION BY participant_id
+                                                     ORDER BY start_at, session_id) AS n
+                       FROM attendance a WHERE status = 'present') ranked
+                 WHERE n = 1",
+            )
+            .execute(&mut *tx)
+            .await?;
+        });
+        Ok(())
     }
 }

@@ -2,9 +2,12 @@
 //! figures group by (club, sport, local date, structure and situation as recorded), so
 //! no figure needs a join and none moves when a participant is edited or erased.
 //!
-//! Each figure is one aggregate query grouped by the requested dimension; distinct
-//! participants are counted in two steps (per group and participant, then per group),
-//! which both databases do with one pass over the rows and no sort per group.
+//! Sums come from one aggregate query per figure, grouped by the requested dimension:
+//! over the sheets (one row per occurrence, with its counts) when the grouping is an
+//! occurrence's (club, sport, month) and the scope allows, else over the records.
+//! Distinct participants come from the presence masks (one row per participant, year
+//! and group, a bit per day), counted in memory: a year of a thousand clubs is a few
+//! tens of thousands of rows, not every record.
 //!
 //! The statements are assembled from the fixed fragments below, chosen by enums; no
 //! caller text ever reaches them (dates and ids are bound), hence `AssertSqlSafe`.
@@ -15,6 +18,9 @@ use sqlx::AssertSqlSafe;
 use uuid::Uuid;
 
 use super::{on_pool, Store, StoreResult};
+use chrono::Datelike;
+
+use crate::domain::presence::{self, Presence};
 use crate::domain::stats::{Figures, GroupBy, Period};
 
 /// Whose figures: everything (admin), one club's occurrences, or one structure's
@@ -33,6 +39,7 @@ enum Table {
     WalkIns,
     Sheets,
     Firsts,
+    Presence,
 }
 
 /// The key of walk-ins in a grouping by structure: they belong to none.
@@ -65,7 +72,9 @@ fn scope_filter(scope: StatsScope, table: Table) -> Option<&'static str> {
     match (scope, table) {
         (StatsScope::All, _) => Some("$3 IS NULL"),
         (StatsScope::Club(_), _) => Some("club_id = $3"),
-        (StatsScope::Structure(_), Table::Attendance | Table::Firsts) => Some("structure_id = $3"),
+        (StatsScope::Structure(_), Table::Attendance | Table::Firsts | Table::Presence) => {
+            Some("structure_id = $3")
+        }
         (StatsScope::Structure(_), Table::WalkIns | Table::Sheets) => None,
     }
 }
@@ -77,23 +86,32 @@ fn scope_id(scope: StatsScope) -> Option<Uuid> {
     }
 }
 
-/// Per group: present records, distinct participants present, places held and used.
-fn attendance_sql(by: Option<GroupBy>, scope: StatsScope, is_postgres: bool) -> String {
-    let key = group_key(by, Table::Attendance, is_postgres);
-    let filter = scope_filter(scope, Table::Attendance).unwrap_or("$3 IS NULL");
+/// Per group: records of participants present, places held, places held and used.
+fn places_sql(by: Option<GroupBy>, scope: StatsScope, is_postgres: bool) -> Option<String> {
+    let sheets_know = !matches!(by, Some(GroupBy::Situation | GroupBy::Structure));
+    if sheets_know {
+        let sums = "CAST(SUM(present) AS BIGINT), CAST(SUM(held) AS BIGINT),
+            CAST(SUM(held_present) AS BIGINT)";
+        if let Some(sql) = sum_sql(Table::Sheets, sums, by, scope, is_postgres) {
+            return Some(sql);
+        }
+    }
+    let sums = "CAST(SUM(CASE WHEN status = 'present' THEN 1 ELSE 0 END) AS BIGINT),
+        CAST(SUM(CASE WHEN held_place THEN 1 ELSE 0 END) AS BIGINT),
+        CAST(SUM(CASE WHEN held_place AND status = 'present' THEN 1 ELSE 0 END) AS BIGINT)";
+    sum_sql(Table::Attendance, sums, by, scope, is_postgres)
+}
+
+/// Participants' presence masks over the years of the period, with the group key.
+fn presence_sql(by: GroupBy, scope: StatsScope, is_postgres: bool) -> String {
+    let key = match by {
+        GroupBy::Month => "''".to_owned(),
+        _ => group_key(Some(by), Table::Presence, is_postgres),
+    };
+    let filter = scope_filter(scope, Table::Presence).unwrap_or("1 = 0");
     format!(
-        "SELECT g, CAST(SUM(present) AS BIGINT),
-            CAST(SUM(CASE WHEN present > 0 THEN 1 ELSE 0 END) AS BIGINT),
-            CAST(SUM(held) AS BIGINT), CAST(SUM(held_present) AS BIGINT)
-         FROM (SELECT {key} AS g, participant_id,
-                  SUM(CASE WHEN status = 'present' THEN 1 ELSE 0 END) AS present,
-                  SUM(CASE WHEN held_place THEN 1 ELSE 0 END) AS held,
-                  SUM(CASE WHEN held_place AND status = 'present' THEN 1 ELSE 0 END)
-                      AS held_present
-               FROM attendance
-               WHERE local_date >= $1 AND local_date <= $2 AND {filter}
-               GROUP BY 1, 2) per_participant
-         GROUP BY g"
+        "SELECT {key}, participant_id, year, days FROM presence
+         WHERE year >= $1 AND year <= $2 AND {filter}"
     )
 }
 
@@ -109,6 +127,7 @@ fn sum_sql(
         Table::Sheets => "attendance_sheets",
         Table::Firsts => "first_encounters",
         Table::Attendance => "attendance",
+        Table::Presence => "presence",
     };
     let filter = scope_filter(scope, table)?;
     let key = group_key(by, table, is_postgres);
@@ -176,45 +195,99 @@ impl Store {
         by: GroupBy,
         scope: StatsScope,
     ) -> StoreResult<(Vec<Figures>, Figures)> {
-        let mut groups = self.figures(period, Some(by), scope).await?;
-        let total = self
-            .figures(period, None, scope)
-            .await?
-            .pop()
-            .unwrap_or_else(|| Figures {
-                key: "total".into(),
-                ..Figures::default()
-            });
-        for group in &mut groups {
-            group.key = normal_key(Some(by), std::mem::take(&mut group.key));
+        let (unique, unique_total) = self.distinct_present(period, by, scope).await?;
+        let mut groups = self.sums(period, Some(by), scope).await?;
+        for (key, count) in unique {
+            group(&mut groups, &key).unique_participants = count;
         }
+        // Records, walk-ins and first encounters each fall in one group: the whole is
+        // their sum. An occurrence holds several situations and structures, so its
+        // count is taken again for those groupings.
+        let mut total = Figures {
+            key: "total".into(),
+            unique_participants: unique_total,
+            ..Figures::default()
+        };
+        for g in groups.values() {
+            total.participant_encounters += g.participant_encounters;
+            total.walk_ins += g.walk_ins;
+            total.occurrences_held += g.occurrences_held;
+            total.confirmed_places += g.confirmed_places;
+            total.attended_places += g.attended_places;
+            total.first_encounters += g.first_encounters;
+        }
+        if matches!(by, GroupBy::Situation | GroupBy::Structure) {
+            total.occurrences_held = self
+                .counts(&held_sql(None, scope, self.is_postgres()), period, scope)
+                .await?
+                .into_iter()
+                .map(|(_, n)| n)
+                .sum();
+        }
+        let groups = groups
+            .into_values()
+            .map(|mut g| {
+                g.key = normal_key(Some(by), std::mem::take(&mut g.key));
+                g
+            })
+            .collect();
         Ok((groups, total))
     }
 
-    async fn figures(
+    async fn distinct_present(
+        &self,
+        period: Period,
+        by: GroupBy,
+        scope: StatsScope,
+    ) -> StoreResult<(HashMap<String, i64>, i64)> {
+        let sql = presence_sql(by, scope, self.is_postgres());
+        let rows: Vec<(String, Uuid, i32, Vec<u8>)> = on_pool!(self, |pool| {
+            sqlx::query_as(AssertSqlSafe(sql.clone()))
+                .bind(period.from.year())
+                .bind(period.to.year())
+                .bind(scope_id(scope))
+                .fetch_all(pool)
+                .await?
+        });
+        let rows: Vec<Presence> = rows
+            .into_iter()
+            .map(|(group, participant_id, year, days)| Presence {
+                group,
+                participant_id,
+                year,
+                days,
+            })
+            .collect();
+        Ok(presence::distinct_present(&rows, period, by))
+    }
+
+    /// Every figure but distinct participants, by group.
+    async fn sums(
         &self,
         period: Period,
         by: Option<GroupBy>,
         scope: StatsScope,
-    ) -> StoreResult<Vec<Figures>> {
+    ) -> StoreResult<BTreeMap<String, Figures>> {
         let pg = self.is_postgres();
         let from = period.from.format("%Y-%m-%d").to_string();
         let to = period.to.format("%Y-%m-%d").to_string();
         let id = scope_id(scope);
         let mut groups: BTreeMap<String, Figures> = BTreeMap::new();
 
-        let rows: Vec<(String, i64, i64, i64, i64)> = on_pool!(self, |pool| {
-            sqlx::query_as(AssertSqlSafe(attendance_sql(by, scope, pg)))
-                .bind(&from)
-                .bind(&to)
-                .bind(id)
-                .fetch_all(pool)
-                .await?
-        });
-        for (key, present, unique, held, held_present) in rows {
+        let rows: Vec<(String, i64, i64, i64)> = match places_sql(by, scope, pg) {
+            Some(sql) => on_pool!(self, |pool| {
+                sqlx::query_as(AssertSqlSafe(sql.clone()))
+                    .bind(&from)
+                    .bind(&to)
+                    .bind(id)
+                    .fetch_all(pool)
+                    .await?
+            }),
+            None => Vec::new(),
+        };
+        for (key, present, held, held_present) in rows {
             let g = group(&mut groups, &key);
             g.participant_encounters = present;
-            g.unique_participants = unique;
             g.confirmed_places = held;
             g.attended_places = held_present;
         }
@@ -225,15 +298,7 @@ impl Store {
         ];
         for (figure, sql) in counts.into_iter().enumerate() {
             let Some(sql) = sql else { continue };
-            let rows: Vec<(String, i64)> = on_pool!(self, |pool| {
-                sqlx::query_as(AssertSqlSafe(sql.clone()))
-                    .bind(&from)
-                    .bind(&to)
-                    .bind(id)
-                    .fetch_all(pool)
-                    .await?
-            });
-            for (key, value) in rows {
+            for (key, value) in self.counts(&sql, period, scope).await? {
                 let g = group(&mut groups, &key);
                 match figure {
                     0 => g.walk_ins = value,
@@ -242,7 +307,26 @@ impl Store {
                 }
             }
         }
-        Ok(groups.into_values().collect())
+        Ok(groups)
+    }
+
+    /// One count per group, from a statement of [`sum_sql`]'s shape.
+    async fn counts(
+        &self,
+        sql: &str,
+        period: Period,
+        scope: StatsScope,
+    ) -> StoreResult<Vec<(String, i64)>> {
+        let from = period.from.format("%Y-%m-%d").to_string();
+        let to = period.to.format("%Y-%m-%d").to_string();
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as(AssertSqlSafe(sql.to_owned()))
+                .bind(&from)
+                .bind(&to)
+                .bind(scope_id(scope))
+                .fetch_all(pool)
+                .await?
+        }))
     }
 
     /// What each group key of `by` is called: club and structure names; other keys
