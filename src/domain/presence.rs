@@ -65,25 +65,46 @@ pub fn distinct_present(
     period: Period,
     by: GroupBy,
 ) -> (HashMap<String, i64>, i64) {
-    let mut pairs: HashSet<(String, Uuid)> = HashSet::new();
+    // Groups are numbered as they come, so the sets hold small copyable pairs.
+    let mut numbers: HashMap<String, u32> = HashMap::new();
+    let mut pairs: HashSet<(u32, Uuid)> = HashSet::new();
     let mut everyone: HashSet<Uuid> = HashSet::new();
+    let mut number = |key: &str| -> u32 {
+        let next = numbers.len() as u32;
+        *numbers.entry(key.to_owned()).or_insert(next)
+    };
+    let years: HashMap<i32, Vec<(String, NaiveDate, NaiveDate)>> = rows
+        .iter()
+        .map(|r| r.year)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .map(|year| (year, months_of(period, year)))
+        .collect();
     for row in rows {
-        for (month, first, last) in months_of(period, row.year) {
-            if !any_between(&row.days, first, last) {
+        let months = years.get(&row.year).map(Vec::as_slice).unwrap_or_default();
+        let row_group = (by != GroupBy::Month).then(|| number(&row.group));
+        for (month, first, last) in months {
+            if !any_between(&row.days, *first, *last) {
                 continue;
             }
             everyone.insert(row.participant_id);
-            let group = match by {
-                GroupBy::Month => month,
-                _ => row.group.clone(),
-            };
+            let group = row_group.unwrap_or_else(|| number(month));
             pairs.insert((group, row.participant_id));
+            if row_group.is_some() {
+                // Present in the period in this group: the other months add nothing.
+                break;
+            }
         }
     }
-    let mut per_group: HashMap<String, i64> = HashMap::new();
+    let mut counts = vec![0i64; numbers.len()];
     for (group, _) in pairs {
-        *per_group.entry(group).or_default() += 1;
+        counts[group as usize] += 1;
     }
+    let per_group = numbers
+        .into_iter()
+        .map(|(key, n)| (key, counts[n as usize]))
+        .filter(|(_, count)| *count > 0)
+        .collect();
     (per_group, everyone.len() as i64)
 }
 
