@@ -86,6 +86,118 @@ struct StreakRow {
 /// Recent records read to find a run of absences; a longer run holds an alerted one.
 const STREAK_LOOKBACK: i64 = 20;
 
+/// Counts a sheet's records: present, holding a place, holding it and present.
+macro_rules! recount_sheet {
+    ($tx:ident, $session_id:expr, $key:expr) => {
+        sqlx::query(
+            "UPDATE attendance_sheets SET
+                    present = (SELECT COUNT(*) FROM attendance a
+                        WHERE a.session_id = $1 AND a.occurrence_key = $2
+                          AND a.status = 'present'),
+                    held = (SELECT COUNT(*) FROM attendance a
+                        WHERE a.session_id = $1 AND a.occurrence_key = $2 AND a.held_place),
+                    held_present = (SELECT COUNT(*) FROM attendance a
+                        WHERE a.session_id = $1 AND a.occurrence_key = $2 AND a.held_place
+                          AND a.status = 'present')
+                 WHERE session_id = $1 AND occurrence_key = $2",
+        )
+        .bind($session_id)
+        .bind($key)
+        .execute(&mut *$tx)
+        .await?;
+    };
+}
+
+/// Finds again a participant's first encounter: their earliest present record.
+macro_rules! rebuild_first_encounter {
+    ($tx:ident, $participant_id:expr) => {
+        let participant_id: Uuid = $participant_id;
+        sqlx::query("DELETE FROM first_encounters WHERE participant_id = $1")
+            .bind(participant_id)
+            .execute(&mut *$tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO first_encounters (participant_id, session_id, occurrence_key,
+                        club_id, sport, local_date, structure_id, situation)
+                     SELECT participant_id, session_id, occurrence_key, club_id, sport,
+                        local_date, structure_id, situation
+                     FROM attendance WHERE participant_id = $1 AND status = 'present'
+                     ORDER BY start_at, session_id LIMIT 1",
+        )
+        .bind(participant_id)
+        .execute(&mut *$tx)
+        .await?;
+    };
+}
+
+/// Tells the social worker, once per run, when `$line`'s participant now has two or
+/// more unexcused absences in a row that include this occurrence.
+macro_rules! alert_absence_run {
+    ($tx:ident, $sheet:expr, $key:expr, $line:expr) => {
+        let (sheet, key, line): (&SheetRecord, &str, &Line) = ($sheet, $key, $line);
+        'run: {
+            let recent = sqlx::query_as::<_, StreakRow>(
+                "SELECT session_id, occurrence_key, enrollment_id, status, start_at, alerted
+                     FROM attendance WHERE participant_id = $1
+                     ORDER BY start_at DESC, session_id DESC LIMIT $2",
+            )
+            .bind(line.participant_id)
+            .bind(STREAK_LOOKBACK)
+            .fetch_all(&mut *$tx)
+            .await?;
+            let marks: Vec<Mark> = recent
+                .iter()
+                .map(|r| Mark::parse(&r.status).unwrap_or(Mark::Excused))
+                .collect();
+            let run = &recent[..absence_streak(&marks)];
+            let includes_this = run
+                .iter()
+                .any(|r| r.session_id == sheet.session_id && r.occurrence_key == key);
+            if run.len() < ALERT_STREAK || !includes_this {
+                break 'run;
+            }
+            // One alert per run, however it grows (later absences, or earlier ones
+            // recorded late): every absence of an alerted run is marked.
+            if !run.iter().any(|r| r.alerted) {
+                let missed: Vec<String> =
+                    run.iter().rev().map(|r| r.start_at.to_rfc3339()).collect();
+                sqlx::query(
+                    "INSERT INTO outbox (id, dedupe_key, kind, audience, enrollment_id,
+                            participant_id, occurrence_key, detail, status, available_at,
+                            attempts, created_at, updated_at)
+                         VALUES ($1, $2, 'absence_alert', 'referrer', $3, $4, $5, $6, 'pending',
+                            $7, 0, $7, $7)
+                         ON CONFLICT (dedupe_key) DO NOTHING",
+                )
+                .bind(Uuid::new_v4())
+                .bind(format!(
+                    "absence_alert:{}:{}:{key}",
+                    line.participant_id.simple(),
+                    sheet.session_id.simple(),
+                ))
+                .bind(run[0].enrollment_id.unwrap_or(line.enrollment_id))
+                .bind(line.participant_id)
+                .bind(&run[0].occurrence_key)
+                .bind(missed.join(","))
+                .bind(sheet.now)
+                .execute(&mut *$tx)
+                .await?;
+            }
+            for r in run.iter().filter(|r| !r.alerted) {
+                sqlx::query(
+                    "UPDATE attendance SET alerted = TRUE
+                         WHERE session_id = $1 AND occurrence_key = $2 AND participant_id = $3",
+                )
+                .bind(r.session_id)
+                .bind(&r.occurrence_key)
+                .bind(line.participant_id)
+                .execute(&mut *$tx)
+                .await?;
+            }
+        }
+    };
+}
+
 /// Rebuilds one participant's presence masks for one year from their records.
 macro_rules! rebuild_presence {
     ($tx:ident, $participant_id:expr, $year:expr) => {{
@@ -347,22 +459,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            sqlx::query(
-                "UPDATE attendance_sheets SET
-                    present = (SELECT COUNT(*) FROM attendance a
-                        WHERE a.session_id = $1 AND a.occurrence_key = $2
-                          AND a.status = 'present'),
-                    held = (SELECT COUNT(*) FROM attendance a
-                        WHERE a.session_id = $1 AND a.occurrence_key = $2 AND a.held_place),
-                    held_present = (SELECT COUNT(*) FROM attendance a
-                        WHERE a.session_id = $1 AND a.occurrence_key = $2 AND a.held_place
-                          AND a.status = 'present')
-                 WHERE session_id = $1 AND occurrence_key = $2",
-            )
-            .bind(sheet.session_id)
-            .bind(&key)
-            .execute(&mut *tx)
-            .await?;
+            recount_sheet!(tx, sheet.session_id, &key);
             let years: BTreeSet<i32> = [Some(sheet.local_date.as_str()), recorded_on.as_deref()]
                 .into_iter()
                 .flatten()
@@ -374,81 +471,10 @@ impl Store {
                 }
             }
             for participant_id in touched {
-                sqlx::query("DELETE FROM first_encounters WHERE participant_id = $1")
-                    .bind(participant_id)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(
-                    "INSERT INTO first_encounters (participant_id, session_id, occurrence_key,
-                        club_id, sport, local_date, structure_id, situation)
-                     SELECT participant_id, session_id, occurrence_key, club_id, sport,
-                        local_date, structure_id, situation
-                     FROM attendance WHERE participant_id = $1 AND status = 'present'
-                     ORDER BY start_at, session_id LIMIT 1",
-                )
-                .bind(participant_id)
-                .execute(&mut *tx)
-                .await?;
+                rebuild_first_encounter!(tx, participant_id);
             }
             for line in lines.iter().filter(|l| l.mark == Mark::Absent) {
-                let recent = sqlx::query_as::<_, StreakRow>(
-                    "SELECT session_id, occurrence_key, enrollment_id, status, start_at, alerted
-                     FROM attendance WHERE participant_id = $1
-                     ORDER BY start_at DESC, session_id DESC LIMIT $2",
-                )
-                .bind(line.participant_id)
-                .bind(STREAK_LOOKBACK)
-                .fetch_all(&mut *tx)
-                .await?;
-                let marks: Vec<Mark> = recent
-                    .iter()
-                    .map(|r| Mark::parse(&r.status).unwrap_or(Mark::Excused))
-                    .collect();
-                let run = &recent[..absence_streak(&marks)];
-                let includes_this = run
-                    .iter()
-                    .any(|r| r.session_id == sheet.session_id && r.occurrence_key == key);
-                if run.len() < ALERT_STREAK || !includes_this {
-                    continue;
-                }
-                // One alert per run, however it grows (later absences, or earlier ones
-                // recorded late): every absence of an alerted run is marked.
-                if !run.iter().any(|r| r.alerted) {
-                    let missed: Vec<String> =
-                        run.iter().rev().map(|r| r.start_at.to_rfc3339()).collect();
-                    sqlx::query(
-                        "INSERT INTO outbox (id, dedupe_key, kind, audience, enrollment_id,
-                            participant_id, occurrence_key, detail, status, available_at,
-                            attempts, created_at, updated_at)
-                         VALUES ($1, $2, 'absence_alert', 'referrer', $3, $4, $5, $6, 'pending',
-                            $7, 0, $7, $7)
-                         ON CONFLICT (dedupe_key) DO NOTHING",
-                    )
-                    .bind(Uuid::new_v4())
-                    .bind(format!(
-                        "absence_alert:{}:{}:{key}",
-                        line.participant_id.simple(),
-                        sheet.session_id.simple(),
-                    ))
-                    .bind(run[0].enrollment_id.unwrap_or(line.enrollment_id))
-                    .bind(line.participant_id)
-                    .bind(&run[0].occurrence_key)
-                    .bind(missed.join(","))
-                    .bind(sheet.now)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                for r in run.iter().filter(|r| !r.alerted) {
-                    sqlx::query(
-                        "UPDATE attendance SET alerted = TRUE
-                         WHERE session_id = $1 AND occurrence_key = $2 AND participant_id = $3",
-                    )
-                    .bind(r.session_id)
-                    .bind(&r.occurrence_key)
-                    .bind(line.participant_id)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+                alert_absence_run!(tx, sheet, &key, line);
             }
             Recorded::Changed
         }))
