@@ -86,27 +86,30 @@ struct StreakRow {
 /// Recent records read to find a run of absences; a longer run holds an alerted one.
 const STREAK_LOOKBACK: i64 = 20;
 
-/// Counts a sheet's records: present, holding a place, holding it and present.
-macro_rules! recount_sheet {
-    ($tx:ident, $session_id:expr, $key:expr) => {
-        sqlx::query(
+/// Counts sheets' records: present, holding a place, holding it and present.
+macro_rules! recount_sheets_sql {
+    ($filter:literal) => {
+        concat!(
             "UPDATE attendance_sheets SET
-                    present = (SELECT COUNT(*) FROM attendance a
-                        WHERE a.session_id = $1 AND a.occurrence_key = $2
-                          AND a.status = 'present'),
-                    held = (SELECT COUNT(*) FROM attendance a
-                        WHERE a.session_id = $1 AND a.occurrence_key = $2 AND a.held_place),
-                    held_present = (SELECT COUNT(*) FROM attendance a
-                        WHERE a.session_id = $1 AND a.occurrence_key = $2 AND a.held_place
-                          AND a.status = 'present')
-                 WHERE session_id = $1 AND occurrence_key = $2",
+                present = (SELECT COUNT(*) FROM attendance a
+                    WHERE a.session_id = attendance_sheets.session_id
+                      AND a.occurrence_key = attendance_sheets.occurrence_key
+                      AND a.status = 'present'),
+                held = (SELECT COUNT(*) FROM attendance a
+                    WHERE a.session_id = attendance_sheets.session_id
+                      AND a.occurrence_key = attendance_sheets.occurrence_key
+                      AND a.held_place),
+                held_present = (SELECT COUNT(*) FROM attendance a
+                    WHERE a.session_id = attendance_sheets.session_id
+                      AND a.occurrence_key = attendance_sheets.occurrence_key
+                      AND a.held_place AND a.status = 'present')",
+            $filter
         )
-        .bind($session_id)
-        .bind($key)
-        .execute(&mut *$tx)
-        .await?;
     };
 }
+
+const RECOUNT_SHEET: &str = recount_sheets_sql!(" WHERE session_id = $1 AND occurrence_key = $2");
+const RECOUNT_ALL_SHEETS: &str = recount_sheets_sql!("");
 
 /// Finds again a participant's first encounter: their earliest present record.
 macro_rules! rebuild_first_encounter {
@@ -372,9 +375,11 @@ impl Store {
                 .collect();
             // Sheets of other sessions may name the same people at the same moment: their
             // first encounters and runs of absences are decided one sheet at a time.
+            // NO KEY UPDATE: the foreign-key checks of other writers (outbox rows naming
+            // these people) take KEY SHARE and must not wait on it, or deadlock with it.
             if is_postgres {
                 for participant_id in &touched {
-                    sqlx::query("SELECT id FROM participants WHERE id = $1 FOR UPDATE")
+                    sqlx::query("SELECT id FROM participants WHERE id = $1 FOR NO KEY UPDATE")
                         .bind(participant_id)
                         .execute(&mut *tx)
                         .await?;
@@ -459,7 +464,11 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            recount_sheet!(tx, sheet.session_id, &key);
+            sqlx::query(RECOUNT_SHEET)
+                .bind(sheet.session_id)
+                .bind(&key)
+                .execute(&mut *tx)
+                .await?;
             let years: BTreeSet<i32> = [Some(sheet.local_date.as_str()), recorded_on.as_deref()]
                 .into_iter()
                 .flatten()
@@ -528,23 +537,7 @@ impl Store {
             },
         ));
         transaction!(self, |tx| {
-            sqlx::query(
-                "UPDATE attendance_sheets SET
-                    present = (SELECT COUNT(*) FROM attendance a
-                        WHERE a.session_id = attendance_sheets.session_id
-                          AND a.occurrence_key = attendance_sheets.occurrence_key
-                          AND a.status = 'present'),
-                    held = (SELECT COUNT(*) FROM attendance a
-                        WHERE a.session_id = attendance_sheets.session_id
-                          AND a.occurrence_key = attendance_sheets.occurrence_key
-                          AND a.held_place),
-                    held_present = (SELECT COUNT(*) FROM attendance a
-                        WHERE a.session_id = attendance_sheets.session_id
-                          AND a.occurrence_key = attendance_sheets.occurrence_key
-                          AND a.held_place AND a.status = 'present')",
-            )
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(RECOUNT_ALL_SHEETS).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM presence")
                 .execute(&mut *tx)
                 .await?;
