@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::auth::Auth;
 use super::error::ApiError;
 use super::participants::followed;
-use super::roster::{roster_of, Roster};
+use super::roster::{occurrence_of, roster_of, Roster};
 use super::sessions::{existing_occurrence, managed_session};
 use super::{ApiTags, AppState};
 use crate::domain::attendance::{self, absence_streak, recording_open, Closed, Enrolled, Mark};
@@ -122,12 +122,7 @@ impl AttendanceApi {
         let session = managed_session(&state, caller, session_id.0).await?;
         let schedule = schedule_of(&session)?;
         let key = existing_occurrence(&schedule, &key.0)?;
-        let overrides = state.store.overrides(session.id).await?;
-        let occurrence = schedule.apply(
-            key,
-            session.capacity,
-            overrides.iter().find(|o| o.key == key),
-        );
+        let occurrence = occurrence_of(&state, &session, &schedule, key).await?;
         if occurrence.status == OccurrenceStatus::Cancelled {
             return Err(ApiError::Conflict(
                 "this occurrence was cancelled: there is no attendance to record".into(),
@@ -186,7 +181,9 @@ impl AttendanceApi {
             now,
         };
         state.store.record_attendance(&sheet).await?;
-        Ok(Json(roster_of(&state, &session, &schedule, key).await?))
+        Ok(Json(
+            roster_of(&state, &session, &schedule, &occurrence).await?,
+        ))
     }
 
     /// A participant's attendance, newest first: their social worker, or admin.

@@ -12,7 +12,7 @@ use super::error::ApiError;
 use super::sessions::{existing_occurrence, managed_session};
 use super::{ApiTags, AppState};
 use crate::domain::participants::roster_name;
-use crate::domain::schedule::{OccurrenceKey, Schedule};
+use crate::domain::schedule::{Occurrence, OccurrenceKey, Schedule};
 use crate::planning::schedule_of;
 use crate::store::sessions::Session;
 
@@ -85,8 +85,26 @@ impl RosterApi {
         let session = managed_session(&state, &auth.0, session_id.0).await?;
         let schedule = schedule_of(&session)?;
         let key = existing_occurrence(&schedule, &key.0)?;
-        Ok(Json(roster_of(&state, &session, &schedule, key).await?))
+        let occurrence = occurrence_of(&state, &session, &schedule, key).await?;
+        Ok(Json(
+            roster_of(&state, &session, &schedule, &occurrence).await?,
+        ))
     }
+}
+
+/// One occurrence of a session as it stands: its rule, moved or cancelled by override.
+pub async fn occurrence_of(
+    state: &AppState,
+    session: &Session,
+    schedule: &Schedule,
+    key: OccurrenceKey,
+) -> Result<Occurrence, ApiError> {
+    let overrides = state.store.overrides(session.id).await?;
+    Ok(schedule.apply(
+        key,
+        session.capacity,
+        overrides.iter().find(|o| o.key == key),
+    ))
 }
 
 /// The roster of one occurrence of a session the caller manages.
@@ -94,14 +112,9 @@ pub async fn roster_of(
     state: &AppState,
     session: &Session,
     schedule: &Schedule,
-    key: OccurrenceKey,
+    occurrence: &Occurrence,
 ) -> Result<Roster, ApiError> {
-    let overrides = state.store.overrides(session.id).await?;
-    let occurrence = schedule.apply(
-        key,
-        session.capacity,
-        overrides.iter().find(|o| o.key == key),
-    );
+    let key = occurrence.key;
     let entries = state.store.roster(session.id, key).await?;
     let answers: HashMap<Uuid, String> = state
         .store
