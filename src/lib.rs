@@ -11,6 +11,7 @@ pub mod config;
 pub mod domain;
 pub mod jobs;
 pub mod mail;
+pub mod ops;
 pub mod planning;
 pub mod secret;
 pub mod store;

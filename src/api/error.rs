@@ -121,6 +121,20 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::ops::OpError> for ApiError {
+    fn from(error: crate::ops::OpError) -> Self {
+        use crate::ops::OpError;
+        match error {
+            OpError::Invalid(field) => Self::Invalid(field),
+            OpError::Forbidden(why) => Self::Forbidden(why),
+            OpError::NotFound(what) => Self::NotFound(what),
+            OpError::Conflict(why) => Self::Conflict(why),
+            OpError::Gone(why) => Self::Gone(why),
+            OpError::Store(cause) => Self::Internal(cause.to_string()),
+        }
+    }
+}
+
 impl poem::error::ResponseError for ApiError {
     fn status(&self) -> StatusCode {
         ApiError::status(self)
