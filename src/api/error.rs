@@ -11,6 +11,7 @@ use poem_openapi::types::{ToJSON, Type};
 use poem_openapi::{ApiResponse, Object};
 
 use crate::domain::FieldError;
+use crate::ops::OpError;
 use crate::store::StoreError;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -111,19 +112,15 @@ impl From<FieldError> for ApiError {
     }
 }
 
+/// Store errors mean what they mean to an operation (one mapping, in `ops`).
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::NotFound => Self::NotFound("resource"),
-            StoreError::Conflict(what) => Self::Conflict(what),
-            other => Self::Internal(other.to_string()),
-        }
+        crate::ops::OpError::from(error).into()
     }
 }
 
-impl From<crate::ops::OpError> for ApiError {
-    fn from(error: crate::ops::OpError) -> Self {
-        use crate::ops::OpError;
+impl From<OpError> for ApiError {
+    fn from(error: OpError) -> Self {
         match error {
             OpError::Invalid(field) => Self::Invalid(field),
             OpError::Forbidden(why) => Self::Forbidden(why),

@@ -54,9 +54,3 @@ impl From<StoreError> for OpError {
         }
     }
 }
-
-impl From<sqlx::Error> for OpError {
-    fn from(error: sqlx::Error) -> Self {
-        Self::Store(StoreError::Database(error))
-    }
-}
