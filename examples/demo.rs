@@ -47,10 +47,12 @@ use uuid::Uuid;
 
 use entourage_sport::accounts::{create_user, NewUser};
 use entourage_sport::config::{Config, Settings};
-use entourage_sport::domain::places::{PlaceRange, Scope};
+use entourage_sport::domain::places::{EnrollmentStatus, Scope};
 use entourage_sport::domain::rsvp::Answer;
 use entourage_sport::domain::schedule::OccurrenceKey;
-use entourage_sport::store::enrollments::{EnrollOutcome, NewEnrollment};
+use entourage_sport::ops::enrollments::import_enrollment;
+use entourage_sport::ops::rsvp::answer_rsvp;
+use entourage_sport::store::enrollments::NewEnrollment;
 use entourage_sport::store::Store;
 use entourage_sport::Service;
 
@@ -1103,21 +1105,20 @@ async fn seed_history(
                 from_key: key,
                 created_by: seeded.workers[person.worker].1,
                 now: when,
-                range: PlaceRange::series(key, when),
             };
-            match store
-                .enroll(&new, None, |_| (201, String::new()))
+            let placed = import_enrollment(store, &new)
                 .await
-                .map_err(|e| format!("enrolling {}: {e}", person.first))?
-            {
-                EnrollOutcome::Created(placed) if placed.enrollment.status == "confirmed" => {}
-                EnrollOutcome::Created(placed) => {
+                .map_err(|e| format!("enrolling {}: {e}", person.first))?;
+            match placed.enrollment.status {
+                EnrollmentStatus::Confirmed => {}
+                other => {
                     return Err(format!(
                         "{} in {}: {} instead of confirmed",
-                        person.first, SESSIONS[session].title, placed.enrollment.status
+                        person.first,
+                        SESSIONS[session].title,
+                        other.as_str()
                     ))
                 }
-                other => return Err(format!("enrolling {}: {other:?}", person.first)),
             }
             held.push(Held {
                 person: i,
@@ -1216,15 +1217,15 @@ async fn record_season(
                         .key
                         .parse()
                         .map_err(|e: entourage_sport::domain::FieldError| e.message)?;
-                    store
-                        .record_rsvp(
-                            held.enrollment_id,
-                            key,
-                            Answer::NotComing,
-                            occ.start.with_timezone(&Utc) - chrono::Duration::days(1),
-                        )
-                        .await
-                        .map_err(|e| format!("RSVP: {e}"))?;
+                    answer_rsvp(
+                        store,
+                        held.enrollment_id,
+                        key,
+                        Answer::NotComing,
+                        occ.start.with_timezone(&Utc) - chrono::Duration::days(1),
+                    )
+                    .await
+                    .map_err(|e| format!("RSVP: {e}"))?;
                     Line::Omitted
                 }
                 Status::Absent if !forced_absent => Line::Omitted,
@@ -1431,10 +1432,15 @@ async fn present_day(
             .key
             .parse()
             .map_err(|e: entourage_sport::domain::FieldError| e.message)?;
-        store
-            .record_rsvp(held.enrollment_id, key, Answer::NotComing, Utc::now())
-            .await
-            .map_err(|e| format!("RSVP: {e}"))?;
+        answer_rsvp(
+            store,
+            held.enrollment_id,
+            key,
+            Answer::NotComing,
+            Utc::now(),
+        )
+        .await
+        .map_err(|e| format!("RSVP: {e}"))?;
         answers.push(format!("{} ({})", SEASON[held.person].first, spec.title));
     }
     println!(

@@ -5,10 +5,9 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::domain::schedule::{materialize, OccurrenceKey, Override, Schedule, ScheduleSpec};
+use crate::domain::schedule::{materialize, Override, Schedule, ScheduleSpec};
 use crate::domain::FieldError;
-use crate::store::enrollments::EnrollmentFilter;
-use crate::store::sessions::{Materialization, MaterializedOccurrence, Rekey, Session};
+use crate::store::sessions::{Materialization, MaterializedOccurrence, Session};
 use crate::store::{Store, StoreResult};
 
 /// The schedule a stored session describes.
@@ -64,40 +63,6 @@ pub async fn refresh_search_rows(
             occurrences: &rows,
         })
         .await
-}
-
-/// Enrollments whose key the new schedule no longer has: a series moves to the first
-/// occurrence from the same day on, a single occurrence to the one on the same day, or
-/// is cancelled when its day has none.
-pub async fn rekey_enrollments(
-    store: &Store,
-    session: &Session,
-    old: &Schedule,
-    new: &Schedule,
-) -> StoreResult<Vec<Rekey>> {
-    let active = store
-        .enrollments(&EnrollmentFilter {
-            session_id: Some(session.id),
-            ..Default::default()
-        })
-        .await?;
-    let mut rekeyed = Vec::new();
-    for placed in active.iter().filter(|p| p.enrollment.status != "cancelled") {
-        let Ok(key) = placed.enrollment.from_key.parse::<OccurrenceKey>() else {
-            continue;
-        };
-        let one = placed.enrollment.scope == "occurrence";
-        match new.rekey(old, key, one) {
-            Some(same) if same == key => {}
-            Some(moved) => rekeyed.push(Rekey::Move {
-                enrollment_id: placed.enrollment.id,
-                key: moved,
-            }),
-            None if one => rekeyed.push(Rekey::Cancel(placed.enrollment.id)),
-            None => {}
-        }
-    }
-    Ok(rekeyed)
 }
 
 /// Whether a change reaches what a participant's calendar shows.

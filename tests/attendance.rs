@@ -16,11 +16,12 @@ use common::french;
 use common::mail::{leaves, parse, subject};
 use common::smtp::{Received, SmtpServer};
 use common::*;
-use entourage_sport::domain::places::{PlaceRange, Scope};
+use entourage_sport::domain::places::Scope;
 use entourage_sport::domain::rsvp::Answer as Rsvp;
 use entourage_sport::domain::schedule::OccurrenceKey;
-use entourage_sport::store::enrollments::{EnrollOutcome, NewEnrollment};
-use entourage_sport::store::rsvps::RsvpOutcome;
+use entourage_sport::ops::enrollments::import_enrollment;
+use entourage_sport::ops::rsvp::{answer_rsvp, RsvpOutcome};
+use entourage_sport::store::enrollments::NewEnrollment;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -251,20 +252,14 @@ async fn enrol(
         from_key: key,
         created_by: uuid(&participant["referrer_id"]),
         now,
-        range: PlaceRange::series(key, now),
     };
-    match app
-        .store
-        .enroll(&new, None, |_| (201, String::new()))
+    let placed = import_enrollment(&app.store, &new)
         .await
-        .expect("enrolled through the store")
-    {
-        EnrollOutcome::Created(placed) => (
-            placed.enrollment.id.to_string(),
-            placed.enrollment.status.clone(),
-        ),
-        other => panic!("not created: {other:?}"),
-    }
+        .expect("enrolled through the store");
+    (
+        placed.enrollment.id.to_string(),
+        placed.enrollment.status.as_str().to_owned(),
+    )
 }
 
 /// Enrols and checks the place is confirmed.
@@ -282,16 +277,15 @@ async fn enrol_confirmed(
 /// "I can't come" for one occurrence, answered three hours before it.
 async fn cant_come(app: &TestApp, enrollment: &str, key: &str) {
     let key: OccurrenceKey = key.parse().expect("an occurrence key");
-    let outcome = app
-        .store
-        .record_rsvp(
-            Uuid::parse_str(enrollment).unwrap(),
-            key,
-            Rsvp::NotComing,
-            key.original_start() - Duration::hours(3),
-        )
-        .await
-        .expect("answer recorded");
+    let outcome = answer_rsvp(
+        &app.store,
+        Uuid::parse_str(enrollment).unwrap(),
+        key,
+        Rsvp::NotComing,
+        key.original_start() - Duration::hours(3),
+    )
+    .await
+    .expect("answer recorded");
     assert_eq!(outcome, RsvpOutcome::Recorded);
 }
 

@@ -15,11 +15,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, Utc, Weekday};
 use common::*;
-use entourage_sport::domain::places::{PlaceRange, Scope};
+use entourage_sport::domain::places::Scope;
 use entourage_sport::domain::rsvp::Answer as RsvpAnswer;
 use entourage_sport::domain::schedule::OccurrenceKey;
-use entourage_sport::store::enrollments::{EnrollOutcome, NewEnrollment};
-use entourage_sport::store::rsvps::RsvpOutcome;
+use entourage_sport::ops::enrollments::import_enrollment;
+use entourage_sport::ops::rsvp::{answer_rsvp, RsvpOutcome};
+use entourage_sport::store::enrollments::NewEnrollment;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -643,23 +644,13 @@ async fn enroll(
         from_key: key,
         created_by: structure.worker_id,
         now,
-        range: if series {
-            PlaceRange::series(key, now)
-        } else {
-            PlaceRange::one(key)
-        },
     };
-    let placed = match app
-        .store
-        .enroll(&new, None, |_| (201, String::new()))
+    let placed = import_enrollment(&app.store, &new)
         .await
-        .expect("enrollment stored")
-    {
-        EnrollOutcome::Created(placed) => placed,
-        other => panic!("enrollment of {person} in {session}: {other:?}"),
-    };
+        .unwrap_or_else(|e| panic!("enrollment of {person} in {session}: {e}"));
     assert_eq!(
-        placed.enrollment.status, want_status,
+        placed.enrollment.status.as_str(),
+        want_status,
         "enrollment of {person} in {session}"
     );
     p.enrollments.push(Enrollment {
@@ -687,16 +678,15 @@ async fn decline(
         .id;
     let occ = &p.sessions[session].occurrences[occurrence];
     let key: OccurrenceKey = occ.key.parse().unwrap();
-    let outcome = app
-        .store
-        .record_rsvp(
-            enrollment,
-            key,
-            RsvpAnswer::NotComing,
-            occ.start - Duration::days(1),
-        )
-        .await
-        .expect("answer stored");
+    let outcome = answer_rsvp(
+        &app.store,
+        enrollment,
+        key,
+        RsvpAnswer::NotComing,
+        occ.start - Duration::days(1),
+    )
+    .await
+    .expect("answer stored");
     assert_eq!(outcome, RsvpOutcome::Recorded);
     p.declined.insert((session, occurrence, person));
 }

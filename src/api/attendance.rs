@@ -14,12 +14,12 @@ use uuid::Uuid;
 
 use super::auth::Auth;
 use super::error::ApiError;
-use super::participants::followed;
 use super::roster::{occurrence_of, roster_of, Roster};
-use super::sessions::{existing_occurrence, managed_session};
 use super::{ApiTags, AppState};
 use crate::domain::attendance::{self, absence_streak, recording_open, Closed, Enrolled, Mark};
 use crate::domain::schedule::OccurrenceStatus;
+use crate::ops::access::followed;
+use crate::ops::access::{existing_occurrence, managed_session};
 use crate::planning::schedule_of;
 use crate::store::attendance::{Candidate, SheetRecord};
 
@@ -119,7 +119,7 @@ impl AttendanceApi {
         body: Json<AttendanceSheet>,
     ) -> Result<Json<Roster>, ApiError> {
         let caller = &auth.0;
-        let session = managed_session(&state, caller, session_id.0).await?;
+        let session = managed_session(&state.store, caller, session_id.0).await?;
         let schedule = schedule_of(&session)?;
         let key = existing_occurrence(&schedule, &key.0)?;
         let occurrence = occurrence_of(&state, &session, &schedule, key).await?;
@@ -199,7 +199,7 @@ impl AttendanceApi {
         state: Data<&AppState>,
         participant_id: Path<Uuid>,
     ) -> Result<Json<AttendanceHistory>, ApiError> {
-        let participant = followed(&state, &auth.0, participant_id.0).await?;
+        let participant = followed(&state.store, &auth.0, participant_id.0).await?;
         let rows = state.store.attendance_history(participant.id).await?;
         let marks: Vec<Mark> = rows.iter().filter_map(|r| Mark::parse(&r.status)).collect();
         let count = |mark: Mark| marks.iter().filter(|m| **m == mark).count() as i32;

@@ -8,16 +8,13 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::auth::Auth;
-use super::error::{ApiError, OrNotFound};
-use super::participants::{followed, readable_scope};
-use super::{window, ApiTags, AppState};
+use super::error::ApiError;
+use super::{ApiTags, AppState};
 use crate::domain::access::Caller;
-use crate::domain::places::{occurrence_open, series_start, PlaceRange, Scope};
-use crate::domain::schedule::OccurrenceKey;
-use crate::planning::schedule_of;
-use crate::store::enrollments::{
-    EnrollOutcome, EnrollmentFilter, Idempotency, NewEnrollment, Placed,
-};
+use crate::domain::places::{EnrollmentStatus, Scope};
+use crate::ops::enrollments::{EnrolRequest, Enrolled};
+use crate::ops::{self, access};
+use crate::store::enrollments::{EnrollmentFilter, Idempotency, Placed};
 
 /// A participant's place in a whole session (`series`) or in one occurrence.
 #[derive(Object, Clone)]
@@ -25,13 +22,11 @@ pub struct EnrollmentView {
     pub id: Uuid,
     pub participant_id: Uuid,
     pub session_id: Uuid,
-    /// `series` or `occurrence`.
-    pub scope: String,
+    pub scope: Scope,
     /// Series: the first occurrence covered; occurrence: the one occurrence.
     pub from_key: String,
     pub occurrence_key: Option<String>,
-    /// `confirmed`, `waitlisted` or `cancelled`.
-    pub status: String,
+    pub status: EnrollmentStatus,
     /// Place in the session's waitlist (1 = next), while waitlisted.
     pub waitlist_position: Option<i64>,
     pub created_at: DateTime<Utc>,
@@ -93,108 +88,34 @@ impl EnrollmentsApi {
         body: Json<CreateEnrollment>,
     ) -> Result<EnrollmentCreated, ApiError> {
         let caller = &auth.0;
-        let participant = followed(&state, caller, body.participant_id)
-            .await
-            .map_err(|e| match e {
-                ApiError::NotFound(_) => {
-                    ApiError::invalid("participant_id", "no participant you follow has this id")
-                }
-                other => other,
-            })?;
-        let session = state
-            .store
-            .session(body.session_id)
-            .await
-            .or_not_found("session")
-            .map_err(|_| ApiError::invalid("session_id", "no session has this id"))?;
-        if session.status != "published" {
-            return Err(ApiError::invalid(
-                "session_id",
-                "only published sessions take enrollments",
-            ));
-        }
-        let now = crate::clock::now();
-        let schedule = schedule_of(&session)?;
-        let overrides = state.store.overrides(session.id).await?;
-        let (scope, from_key, range) = match body.occurrence_key.as_deref() {
-            Some(key) => {
-                let key: OccurrenceKey = key.parse().map_err(|e: crate::domain::FieldError| {
-                    ApiError::invalid("occurrence_key", e.message)
-                })?;
-                let occurrence = schedule.apply(
-                    key,
-                    session.capacity,
-                    overrides.iter().find(|o| o.key == key),
-                );
-                occurrence_open(
-                    &schedule,
-                    key,
-                    occurrence.start,
-                    occurrence.status,
-                    session.enrollment_closes_hours_before,
-                    now,
-                )?;
-                (Scope::Occurrence, key, PlaceRange::one(key))
-            }
-            None => {
-                let not_before = match body.from.as_deref() {
-                    Some(from) => {
-                        window::instant("from", from, schedule.timezone(), false)?.max(now)
-                    }
-                    None => now,
-                };
-                let key = series_start(
-                    &schedule,
-                    session.capacity,
-                    &overrides,
-                    not_before,
-                    session.enrollment_closes_hours_before,
-                    now,
-                )?;
-                (Scope::Series, key, PlaceRange::series(key, now))
-            }
-        };
-        let new = NewEnrollment {
-            id: Uuid::new_v4(),
-            participant_id: participant.id,
-            session_id: session.id,
-            structure_id: participant.structure_id,
-            scope,
-            from_key,
-            created_by: caller.user_id,
-            now,
-            range,
-        };
         let idempotency = idempotency_key
             .0
             .as_deref()
             .map(|key| idempotency(caller, key, &body.0))
             .transpose()?;
-        let outcome = state
-            .store
-            .enroll(&new, idempotency.as_ref(), |placed| {
-                let view = EnrollmentView::from(placed.clone());
-                (201, view.to_json_string())
-            })
-            .await?;
-        match outcome {
-            EnrollOutcome::Created(placed) => {
-                Ok(EnrollmentCreated::Created(Json((*placed).into())))
-            }
-            EnrollOutcome::Replayed { body, .. } => {
+        let request = EnrolRequest {
+            participant_id: body.participant_id,
+            session_id: body.session_id,
+            occurrence_key: body.occurrence_key.clone(),
+            from: body.from.clone(),
+        };
+        let enrolled = ops::enrollments::enrol(
+            &state.store,
+            caller,
+            &request,
+            idempotency.as_ref(),
+            |placed| (201, EnrollmentView::from(placed.clone()).to_json_string()),
+        )
+        .await?;
+        match enrolled {
+            Enrolled::Created(placed) => Ok(EnrollmentCreated::Created(Json((*placed).into()))),
+            Enrolled::Replayed { body, .. } => {
                 let value = serde_json::from_str(&body).ok();
                 let view = EnrollmentView::parse_from_json(value).map_err(|e| {
                     ApiError::Internal(format!("stored answer unreadable: {}", e.into_message()))
                 })?;
                 Ok(EnrollmentCreated::Created(Json(view)))
             }
-            EnrollOutcome::KeyReused => Err(ApiError::invalid(
-                "Idempotency-Key",
-                "this key was already used for a different request",
-            )),
-            EnrollOutcome::AlreadyEnrolled(existing) => Err(ApiError::Conflict(format!(
-                "the participant already holds enrollment {existing} in this session"
-            ))),
         }
     }
 
@@ -211,7 +132,7 @@ impl EnrollmentsApi {
         participant_id: Query<Option<Uuid>>,
         session_id: Query<Option<Uuid>>,
     ) -> Result<Json<Vec<EnrollmentView>>, ApiError> {
-        let structure_id = readable_scope(&auth.0)?;
+        let structure_id = access::readable_scope(&auth.0)?;
         let found = state
             .store
             .enrollments(&EnrollmentFilter {
@@ -235,9 +156,8 @@ impl EnrollmentsApi {
         state: Data<&AppState>,
         enrollment_id: Path<Uuid>,
     ) -> Result<Json<EnrollmentView>, ApiError> {
-        Ok(Json(
-            visible(&state, &auth.0, enrollment_id.0).await?.into(),
-        ))
+        let placed = access::visible_enrollment(&state.store, &auth.0, enrollment_id.0).await?;
+        Ok(Json(placed.into()))
     }
 
     /// Cancel an enrollment (the participant's structure, or admin). The place goes to
@@ -253,38 +173,9 @@ impl EnrollmentsApi {
         state: Data<&AppState>,
         enrollment_id: Path<Uuid>,
     ) -> Result<Json<EnrollmentView>, ApiError> {
-        let placed = visible(&state, &auth.0, enrollment_id.0).await?;
-        if placed.enrollment.status != "cancelled" {
-            state
-                .store
-                .cancel_enrollment(
-                    placed.enrollment.session_id,
-                    placed.enrollment.id,
-                    crate::clock::now(),
-                )
-                .await?;
-        }
-        let placed = state
-            .store
-            .enrollment(enrollment_id.0)
-            .await
-            .or_not_found("enrollment")?;
+        let placed =
+            ops::enrollments::cancel_enrollment(&state.store, &auth.0, enrollment_id.0).await?;
         Ok(Json(placed.into()))
-    }
-}
-
-async fn visible(state: &AppState, caller: &Caller, id: Uuid) -> Result<Placed, ApiError> {
-    let scope = readable_scope(caller)?;
-    let placed = state
-        .store
-        .enrollment(id)
-        .await
-        .or_not_found("enrollment")?;
-    match scope {
-        Some(structure) if structure != placed.enrollment.structure_id => {
-            Err(ApiError::NotFound("enrollment"))
-        }
-        _ => Ok(placed),
     }
 }
 

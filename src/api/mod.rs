@@ -20,7 +20,6 @@ pub mod sessions;
 pub mod stats;
 pub mod structures;
 pub mod users;
-mod window;
 
 use std::sync::Arc;
 use std::time::Instant;

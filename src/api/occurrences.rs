@@ -8,10 +8,11 @@ use uuid::Uuid;
 
 use super::auth::Auth;
 use super::error::ApiError;
-use super::{pagination, window, ApiTags, AppState};
+use super::{pagination, ApiTags, AppState};
 use crate::domain::schedule::{
     Occurrence, OccurrenceStatus, SEARCH_HISTORY_DAYS, SEARCH_HORIZON_DAYS,
 };
+use crate::domain::window;
 use crate::store::clubs::{address_line, Club};
 use crate::store::sessions::{ListedOccurrence, OccurrenceSearch, Session};
 

@@ -1,4 +1,6 @@
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
+
+use crate::ops;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Html, Json};
@@ -8,15 +10,12 @@ use uuid::Uuid;
 
 use super::auth::Auth;
 use super::enrollments::EnrollmentView;
-use super::error::{ApiError, OrNotFound};
+use super::error::ApiError;
 use super::{pagination, ApiTags, AppState};
-use crate::domain::access::{Caller, Role};
-use crate::domain::participants::{birth_year, language, new_code, situation};
-use crate::domain::validate::{email, optional_text, required_text};
-use crate::domain::FieldError;
+use crate::ops::access::{self, followed};
+use crate::ops::participants::{NewParticipant, ParticipantChanges};
 use crate::store::enrollments::EnrollmentFilter;
 use crate::store::participants::{Participant, ParticipantFilter};
-use crate::store::StoreError;
 
 /// A person followed by a social worker. Visible to their structure and to admins only.
 #[derive(Object)]
@@ -158,53 +157,22 @@ impl ParticipantsApi {
         state: Data<&AppState>,
         body: Json<CreateParticipant>,
     ) -> Result<ParticipantCreated, ApiError> {
-        let body = body.0;
-        let structure_id = match auth.0.role {
-            Role::SocialWorker => auth
-                .0
-                .structure_id
-                .ok_or(ApiError::Forbidden("no structure"))?,
-            Role::Admin => body.structure_id.ok_or_else(|| {
-                ApiError::invalid(
-                    "structure_id",
-                    "admins name the structure following the person",
-                )
-            })?,
-            Role::ClubManager => {
-                return Err(ApiError::Forbidden("clubs do not register participants"))
-            }
+        let b = body.0;
+        let new = NewParticipant {
+            first_name: b.first_name,
+            last_name: b.last_name,
+            email: b.email,
+            phone: b.phone,
+            language: b.language,
+            birth_year: b.birth_year,
+            situation: b.situation,
+            notify_referrer: b.notify_referrer,
+            consent: b.consent,
+            notes: b.notes,
+            structure_id: b.structure_id,
         };
-        if !auth.0.is_admin()
-            && body
-                .structure_id
-                .is_some_and(|s| Some(s) != auth.0.structure_id)
-        {
-            return Err(ApiError::invalid(
-                "structure_id",
-                "you can register people for your own structure only",
-            ));
-        }
-        if auth.0.is_admin() {
-            if let Err(StoreError::NotFound) = state.store.structure(structure_id).await {
-                return Err(ApiError::invalid(
-                    "structure_id",
-                    "no structure has this id",
-                ));
-            }
-        }
-        let now = crate::clock::now();
-        let mut participant = new_participant(&body, structure_id, auth.0.user_id, now)?;
-        // Codes are random; retry the rare collision with a fresh one.
-        for attempt in 0..5 {
-            match state.store.insert_participant(&participant).await {
-                Ok(()) => return Ok(ParticipantCreated::Created(Json(participant.into()))),
-                Err(StoreError::Conflict(_)) if attempt < 4 => {
-                    participant.code = new_code(&mut rand::rng())
-                }
-                Err(other) => return Err(other.into()),
-            }
-        }
-        Err(ApiError::Internal("no free participant code".into()))
+        let participant = ops::participants::create_participant(&state.store, &auth.0, new).await?;
+        Ok(ParticipantCreated::Created(Json(participant.into())))
     }
 
     /// The people your organisation follows, by name (`name` searches first and last name).
@@ -222,7 +190,7 @@ impl ParticipantsApi {
         limit: Query<Option<i64>>,
         cursor: Query<Option<String>>,
     ) -> Result<Json<ParticipantPage>, ApiError> {
-        let structure_id = readable_scope(&auth.0)?;
+        let structure_id = access::readable_scope(&auth.0)?;
         let limit = pagination::limit(limit.0, 50, 200)?;
         let filter = ParticipantFilter {
             structure_id,
@@ -257,7 +225,7 @@ impl ParticipantsApi {
         state: Data<&AppState>,
         participant_id: Path<Uuid>,
     ) -> Result<Json<ParticipantView>, ApiError> {
-        let participant = followed(&state, &auth.0, participant_id.0).await?;
+        let participant = followed(&state.store, &auth.0, participant_id.0).await?;
         let token = state.store.feed_token(participant.id).await?;
         let mut view = ParticipantView::from(participant);
         view.feed_url = Some(state.mailer.feed_url(&token));
@@ -276,8 +244,8 @@ impl ParticipantsApi {
         state: Data<&AppState>,
         participant_id: Path<Uuid>,
     ) -> Result<Json<FeedLink>, ApiError> {
-        let participant = followed(&state, &auth.0, participant_id.0).await?;
-        let token = state.store.rotate_feed_token(participant.id).await?;
+        let token =
+            ops::participants::rotate_feed_token(&state.store, &auth.0, participant_id.0).await?;
         Ok(Json(FeedLink {
             feed_url: state.mailer.feed_url(&token),
         }))
@@ -296,7 +264,7 @@ impl ParticipantsApi {
         state: Data<&AppState>,
         participant_id: Path<Uuid>,
     ) -> Result<SchedulePage, ApiError> {
-        let participant = followed(&state, &auth.0, participant_id.0).await?;
+        let participant = followed(&state.store, &auth.0, participant_id.0).await?;
         let html = super::schedule_page::render(&state, &participant, crate::clock::now()).await?;
         Ok(SchedulePage::Page(Html(html)))
     }
@@ -314,13 +282,21 @@ impl ParticipantsApi {
         participant_id: Path<Uuid>,
         body: Json<UpdateParticipant>,
     ) -> Result<Json<ParticipantView>, ApiError> {
-        let current = followed(&state, &auth.0, participant_id.0).await?;
-        let participant = apply_update(current, body.0, crate::clock::now())?;
-        state
-            .store
-            .update_participant(&participant)
-            .await
-            .or_not_found("participant")?;
+        let b = body.0;
+        let changes = ParticipantChanges {
+            first_name: b.first_name,
+            last_name: b.last_name,
+            email: change(b.email),
+            phone: change(b.phone),
+            language: b.language,
+            birth_year: change(b.birth_year),
+            situation: b.situation,
+            notify_referrer: b.notify_referrer,
+            notes: change(b.notes),
+        };
+        let participant =
+            ops::participants::update_participant(&state.store, &auth.0, participant_id.0, changes)
+                .await?;
         Ok(Json(participant.into()))
     }
 
@@ -338,12 +314,7 @@ impl ParticipantsApi {
         state: Data<&AppState>,
         participant_id: Path<Uuid>,
     ) -> Result<Erased, ApiError> {
-        followed(&state, &auth.0, participant_id.0).await?;
-        state
-            .store
-            .erase_participant(participant_id.0, crate::clock::now())
-            .await
-            .or_not_found("participant")?;
+        ops::participants::erase_participant(&state.store, &auth.0, participant_id.0).await?;
         Ok(Erased::Done)
     }
 
@@ -359,7 +330,7 @@ impl ParticipantsApi {
         state: Data<&AppState>,
         participant_id: Path<Uuid>,
     ) -> Result<Json<ParticipantExport>, ApiError> {
-        let participant = followed(&state, &auth.0, participant_id.0).await?;
+        let participant = followed(&state.store, &auth.0, participant_id.0).await?;
         let enrollments = state
             .store
             .enrollments(&EnrollmentFilter {
@@ -375,116 +346,11 @@ impl ParticipantsApi {
     }
 }
 
-/// The structure whose participants the caller may read: their own (social worker),
-/// any (admin, `None`); clubs may not read participants.
-pub fn readable_scope(caller: &Caller) -> Result<Option<Uuid>, ApiError> {
-    match caller.role {
-        Role::Admin => Ok(None),
-        Role::SocialWorker => Ok(caller.structure_id),
-        Role::ClubManager => Err(ApiError::Forbidden(
-            "clubs see participants only on their rosters",
-        )),
+/// `MaybeUndefined` as the operations read it: absent keeps, `null` clears.
+fn change<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(v)),
     }
-}
-
-/// A participant the caller follows; 404 for another structure's, so existence does not leak.
-pub async fn followed(
-    state: &AppState,
-    caller: &Caller,
-    id: Uuid,
-) -> Result<Participant, ApiError> {
-    let scope = readable_scope(caller)?;
-    let participant = state
-        .store
-        .participant(id)
-        .await
-        .or_not_found("participant")?;
-    match scope {
-        Some(structure) if structure != participant.structure_id => {
-            Err(ApiError::NotFound("participant"))
-        }
-        _ => Ok(participant),
-    }
-}
-
-fn new_participant(
-    body: &CreateParticipant,
-    structure_id: Uuid,
-    referrer_id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<Participant, FieldError> {
-    if !body.consent {
-        return Err(FieldError::new(
-            "consent",
-            "must be true: the person agreed to the programme keeping these data",
-        ));
-    }
-    let email = contact_email(body.email.as_deref())?;
-    Ok(Participant {
-        id: Uuid::new_v4(),
-        structure_id,
-        referrer_id,
-        code: new_code(&mut rand::rng()),
-        first_name: required_text("first_name", &body.first_name, 100)?,
-        last_name: required_text("last_name", &body.last_name, 100)?,
-        notify_referrer: body.notify_referrer.unwrap_or(email.is_none()),
-        email,
-        phone: optional_text("phone", body.phone.as_deref(), 40)?,
-        language: language(body.language.as_deref().unwrap_or("fr"))?,
-        birth_year: body
-            .birth_year
-            .map(|y| birth_year(y, now.year()))
-            .transpose()?,
-        situation: situation(&body.situation)?,
-        consent_at: now,
-        notes: optional_text("notes", body.notes.as_deref(), 4000)?,
-        created_at: now,
-        updated_at: now,
-    })
-}
-
-fn apply_update(
-    mut p: Participant,
-    body: UpdateParticipant,
-    now: DateTime<Utc>,
-) -> Result<Participant, FieldError> {
-    if let Some(first_name) = &body.first_name {
-        p.first_name = required_text("first_name", first_name, 100)?;
-    }
-    if let Some(last_name) = &body.last_name {
-        p.last_name = required_text("last_name", last_name, 100)?;
-    }
-    if !body.email.is_undefined() {
-        p.email = contact_email(body.email.value().map(String::as_str))?;
-    }
-    if !body.phone.is_undefined() {
-        p.phone = optional_text("phone", body.phone.value().map(String::as_str), 40)?;
-    }
-    if let Some(lang) = &body.language {
-        p.language = language(lang)?;
-    }
-    if !body.birth_year.is_undefined() {
-        p.birth_year = body
-            .birth_year
-            .value()
-            .map(|y| birth_year(*y, now.year()))
-            .transpose()?;
-    }
-    if let Some(value) = &body.situation {
-        p.situation = situation(value)?;
-    }
-    if let Some(notify) = body.notify_referrer {
-        p.notify_referrer = notify;
-    }
-    if !body.notes.is_undefined() {
-        p.notes = optional_text("notes", body.notes.value().map(String::as_str), 4000)?;
-    }
-    p.updated_at = now;
-    Ok(p)
-}
-
-fn contact_email(value: Option<&str>) -> Result<Option<String>, FieldError> {
-    optional_text("email", value, 254)?
-        .map(|e| email("email", &e))
-        .transpose()
 }

@@ -7,12 +7,14 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 use uuid::Uuid;
 
+use crate::domain::places::{EnrollmentStatus, Scope};
+
 use super::auth::Auth;
 use super::error::ApiError;
-use super::sessions::{existing_occurrence, managed_session};
 use super::{ApiTags, AppState};
 use crate::domain::participants::roster_name;
 use crate::domain::schedule::{Occurrence, OccurrenceKey, Schedule};
+use crate::ops::access::{existing_occurrence, managed_session};
 use crate::planning::schedule_of;
 use crate::store::sessions::Session;
 
@@ -54,9 +56,9 @@ pub struct RosterLine {
     pub code: String,
     /// `confirmed` or `waitlisted`; `cancelled` for someone recorded here whose
     /// enrollment ended since.
-    pub status: String,
+    pub status: EnrollmentStatus,
     /// `series` or `occurrence`.
-    pub scope: String,
+    pub scope: Scope,
     /// Their answer to the reminder: `coming`, `not_coming`, or none yet.
     pub rsvp: Option<String>,
     /// `present`, `absent` or `excused` as recorded; before anything is recorded,
@@ -82,7 +84,7 @@ impl RosterApi {
         session_id: Path<Uuid>,
         key: Path<String>,
     ) -> Result<Json<Roster>, ApiError> {
-        let session = managed_session(&state, &auth.0, session_id.0).await?;
+        let session = managed_session(&state.store, &auth.0, session_id.0).await?;
         let schedule = schedule_of(&session)?;
         let key = existing_occurrence(&schedule, &key.0)?;
         let occurrence = occurrence_of(&state, &session, &schedule, key).await?;
@@ -128,7 +130,7 @@ pub async fn roster_of(
     // Who said they can't come does not hold a place this time.
     let confirmed = entries
         .iter()
-        .filter(|e| e.status == "confirmed" && !declined(&e.enrollment_id))
+        .filter(|e| e.status == EnrollmentStatus::Confirmed && !declined(&e.enrollment_id))
         .count() as i32;
     let participants = entries
         .into_iter()

@@ -15,7 +15,7 @@ use crate::domain::schedule::{Occurrence, OccurrenceStatus};
 use crate::mail::compose::{summary, Facts};
 use crate::mail::context::Lang;
 use crate::mail::written_time::written;
-use crate::store::rsvps::RsvpOutcome;
+use crate::ops::rsvp::{answer_rsvp, RsvpOutcome};
 
 /// What a valid, still usable link is about.
 struct Context {
@@ -151,10 +151,14 @@ pub async fn answer(request: &Request, state: Data<&AppState>, token: Path<Strin
         Err(refusal) => return refuse(request, refusal, Lang::Fr),
     };
     let lang = c.lang;
-    let outcome = state
-        .store
-        .record_rsvp(c.rsvp.enrollment_id, c.rsvp.occurrence, c.rsvp.answer, now)
-        .await;
+    let outcome = answer_rsvp(
+        &state.store,
+        c.rsvp.enrollment_id,
+        c.rsvp.occurrence,
+        c.rsvp.answer,
+        now,
+    )
+    .await;
     let text = match (outcome, c.rsvp.answer) {
         (Ok(RsvpOutcome::Recorded), Answer::Coming) => {
             say(lang, "C'est noté : à bientôt !", "Thank you: see you there!")
@@ -188,7 +192,7 @@ pub async fn answer(request: &Request, state: Data<&AppState>, token: Path<Strin
         }
         (Err(error), _) => {
             tracing::error!(%error, "rsvp: cannot record");
-            return poem::Error::from(ApiError::Internal(error.to_string())).into_response();
+            return poem::Error::from(ApiError::from(error)).into_response();
         }
     };
     let body = format!("<h1>{}</h1>{}", escape(&text), describe(&c));

@@ -38,7 +38,7 @@ pub async fn render(
         .await?;
     let ids: Vec<Uuid> = enrollments
         .iter()
-        .filter(|p| p.enrollment.status == "confirmed")
+        .filter(|p| p.enrollment.status == crate::domain::places::EnrollmentStatus::Confirmed)
         .map(|p| p.enrollment.id)
         .collect();
     let facts = Facts::load_many(&state.store, &ids).await?;
@@ -114,7 +114,7 @@ fn expected_occurrences(
     let Ok(from_key) = facts.enrollment.from_key.parse::<OccurrenceKey>() else {
         return Vec::new();
     };
-    let series = facts.enrollment.scope == "series";
+    let series = facts.enrollment.scope == crate::domain::places::Scope::Series;
     facts
         .place
         .schedule

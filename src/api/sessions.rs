@@ -1,44 +1,26 @@
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::MaybeUndefined;
-use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use super::auth::Auth;
 use super::error::{ApiError, OrNotFound};
 use super::occurrences::{OccurrenceList, OccurrenceView};
-use super::{window, ApiTags, AppState};
-use crate::domain::access::Caller;
-use crate::domain::schedule::{
-    check_capacity, check_duration, check_start_within_reach, OccurrenceKey, Override, Schedule,
+use super::{ApiTags, AppState};
+use crate::domain::schedule::OccurrenceKey;
+use crate::domain::window;
+use crate::ops::sessions::{
+    OccurrenceAction, OccurrenceChange, Publication, Saved, SessionChanges, SessionFields,
 };
-use crate::domain::validate::{optional_text, required_text, search_key};
-use crate::domain::FieldError;
-use crate::planning::{calendar_fields_differ, rekey_enrollments, schedule_of, search_rows};
+use crate::ops::{self, access};
+use crate::planning::schedule_of;
 use crate::store::clubs::Club;
-use crate::store::sessions::{Materialization, Session};
-
-const DEFAULT_TIMEZONE: &str = "Europe/Paris";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum Publication {
-    Draft,
-    Published,
-}
-
-impl Publication {
-    fn as_str(&self) -> &'static str {
-        match self {
-            Self::Draft => "draft",
-            Self::Published => "published",
-        }
-    }
-}
+use crate::store::sessions::Session;
 
 #[derive(Object)]
 pub struct SessionView {
@@ -103,6 +85,16 @@ impl SessionView {
             updated_at: s.updated_at,
         }
     }
+
+    fn saved(saved: Saved) -> Self {
+        let mut view = Self::new(saved.session, &saved.club);
+        view.dropped_overrides = saved
+            .dropped_overrides
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        view
+    }
 }
 
 #[derive(Object)]
@@ -158,15 +150,6 @@ pub struct UpdateSession {
     pub enrollment_closes_hours_before: Option<i32>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum OccurrenceAction {
-    /// Cancel this occurrence.
-    Cancelled,
-    /// Restore a cancelled occurrence.
-    Scheduled,
-}
-
 /// A change to one occurrence; `null` restores a field to what the session says.
 #[derive(Object)]
 pub struct UpdateOccurrence {
@@ -185,6 +168,15 @@ pub enum SessionCreated {
 
 pub struct SessionsApi;
 
+/// `MaybeUndefined` as the operations read it: absent keeps, `null` clears.
+fn change<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(v)),
+    }
+}
+
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Sessions")]
 impl SessionsApi {
     /// Publish a session: admin, or the club's manager.
@@ -200,27 +192,27 @@ impl SessionsApi {
         club_id: Path<Uuid>,
         body: Json<CreateSession>,
     ) -> Result<SessionCreated, ApiError> {
-        if !auth.0.manages_club(club_id.0) {
-            return Err(ApiError::Forbidden(
-                "only programme staff or this club's manager may add sessions",
-            ));
-        }
-        let club = state.store.club(club_id.0).await.or_not_found("club")?;
-        let now = crate::clock::now();
-        let mut session = new_session(club.id, body.0, now)?;
-        let schedule = checked_schedule(&session, now)?;
-        let rows = search_rows(&mut session, &schedule, &[], now);
-        state
-            .store
-            .insert_session(&Materialization {
-                session: &session,
-                club_city: &club.city,
-                occurrences: &rows,
-            })
-            .await?;
-        Ok(SessionCreated::Created(Json(SessionView::new(
-            session, &club,
-        ))))
+        let b = body.0;
+        let fields = SessionFields {
+            title: b.title,
+            sport: b.sport,
+            description: b.description,
+            level: b.level,
+            location: b.location,
+            timezone: b.timezone,
+            start: b.start,
+            duration_minutes: b.duration_minutes,
+            rrule: b.rrule,
+            exdates: b.exdates,
+            capacity: b.capacity,
+            status: b.status,
+            what_to_bring: b.what_to_bring,
+            coach_name: b.coach_name,
+            reminder_hours_before: b.reminder_hours_before,
+            enrollment_closes_hours_before: b.enrollment_closes_hours_before,
+        };
+        let saved = ops::sessions::create_session(&state.store, &auth.0, club_id.0, fields).await?;
+        Ok(SessionCreated::Created(Json(SessionView::saved(saved))))
     }
 
     /// One session. Drafts and cancelled sessions are visible to their club only.
@@ -235,7 +227,7 @@ impl SessionsApi {
         state: Data<&AppState>,
         session_id: Path<Uuid>,
     ) -> Result<Json<SessionView>, ApiError> {
-        let session = visible_session(&state, &auth.0, session_id.0).await?;
+        let session = access::visible_session(&state.store, &auth.0, session_id.0).await?;
         let club = state
             .store
             .club(session.club_id)
@@ -259,55 +251,32 @@ impl SessionsApi {
         session_id: Path<Uuid>,
         body: Json<UpdateSession>,
     ) -> Result<Json<SessionView>, ApiError> {
-        let current = managed_session(&state, &auth.0, session_id.0).await?;
-        if current.status == "cancelled" {
-            return Err(ApiError::Conflict(
-                "this session is cancelled and can no longer change".into(),
-            ));
-        }
-        let now = crate::clock::now();
-        let club = state
-            .store
-            .club(current.club_id)
-            .await
-            .or_not_found("club")?;
-        let before = current.clone();
-        let mut session = apply_update(current, body.0, now)?;
-        let calendars_change = calendar_fields_differ(&before, &session);
-        let old_schedule = schedule_of(&before)?;
-        let schedule = checked_schedule(&session, now)?;
-        let overrides = state.store.overrides(session.id).await?;
-        let dropped: Vec<OccurrenceKey> = schedule
-            .orphaned_overrides(&overrides)
-            .iter()
-            .map(|o| o.key)
-            .collect();
-        let kept: Vec<Override> = overrides
-            .into_iter()
-            .filter(|o| !dropped.contains(&o.key))
-            .collect();
-        let rekeyed = rekey_enrollments(&state.store, &session, &old_schedule, &schedule).await?;
-        let rows = search_rows(&mut session, &schedule, &kept, now);
-        state
-            .store
-            .update_session(
-                &Materialization {
-                    session: &session,
-                    club_city: &club.city,
-                    occurrences: &rows,
-                },
-                &dropped,
-                calendars_change,
-                &rekeyed,
-            )
-            .await?;
-        state.store.promote_waitlist(session.id, now).await?;
-        let mut view = SessionView::new(session, &club);
-        view.dropped_overrides = dropped.iter().map(ToString::to_string).collect();
-        Ok(Json(view))
+        let b = body.0;
+        let changes = SessionChanges {
+            title: b.title,
+            sport: b.sport,
+            description: change(b.description),
+            level: change(b.level),
+            location: change(b.location),
+            timezone: b.timezone,
+            start: b.start,
+            duration_minutes: b.duration_minutes,
+            rrule: change(b.rrule),
+            exdates: b.exdates,
+            capacity: b.capacity,
+            status: b.status,
+            what_to_bring: change(b.what_to_bring),
+            coach_name: change(b.coach_name),
+            reminder_hours_before: b.reminder_hours_before,
+            enrollment_closes_hours_before: b.enrollment_closes_hours_before,
+        };
+        let saved =
+            ops::sessions::update_session(&state.store, &auth.0, session_id.0, changes).await?;
+        Ok(Json(SessionView::saved(saved)))
     }
 
-    /// Cancel a session: admin, or the club's manager. It leaves every listing.
+    /// Cancel a session: admin, or the club's manager. It leaves every listing; every
+    /// enrollment in it is cancelled, in the same transaction.
     #[oai(
         path = "/sessions/:session_id",
         method = "delete",
@@ -319,40 +288,8 @@ impl SessionsApi {
         state: Data<&AppState>,
         session_id: Path<Uuid>,
     ) -> Result<Json<SessionView>, ApiError> {
-        let mut session = managed_session(&state, &auth.0, session_id.0).await?;
-        let club = state
-            .store
-            .club(session.club_id)
-            .await
-            .or_not_found("club")?;
-        if session.status == "cancelled" {
-            return Ok(Json(SessionView::new(session, &club)));
-        }
-        let now = crate::clock::now();
-        session.status = "cancelled".into();
-        session.sequence += 1;
-        session.updated_at = now;
-        let schedule = schedule_of(&session)?;
-        let overrides = state.store.overrides(session.id).await?;
-        let rows = search_rows(&mut session, &schedule, &overrides, now);
-        state
-            .store
-            .update_session(
-                &Materialization {
-                    session: &session,
-                    club_city: &club.city,
-                    occurrences: &rows,
-                },
-                &[],
-                false,
-                &[],
-            )
-            .await?;
-        state
-            .store
-            .cancel_session_enrollments(session.id, now)
-            .await?;
-        Ok(Json(SessionView::new(session, &club)))
+        let saved = ops::sessions::cancel_session(&state.store, &auth.0, session_id.0).await?;
+        Ok(Json(SessionView::saved(saved)))
     }
 
     /// The session's occurrences in a window of at most 366 days (default: the next 31),
@@ -371,7 +308,7 @@ impl SessionsApi {
         from: Query<Option<String>>,
         to: Query<Option<String>>,
     ) -> Result<Json<OccurrenceList>, ApiError> {
-        let session = visible_session(&state, &auth.0, session_id.0).await?;
+        let session = access::visible_session(&state.store, &auth.0, session_id.0).await?;
         let club = state
             .store
             .club(session.club_id)
@@ -416,52 +353,27 @@ impl SessionsApi {
         key: Path<String>,
         body: Json<UpdateOccurrence>,
     ) -> Result<Json<OccurrenceView>, ApiError> {
-        let mut session = managed_session(&state, &auth.0, session_id.0).await?;
-        if session.status == "cancelled" {
-            return Err(ApiError::Conflict(
-                "this session is cancelled and can no longer change".into(),
-            ));
-        }
-        let schedule = schedule_of(&session)?;
-        let key = existing_occurrence(&schedule, &key.0)?;
-        let now = crate::clock::now();
-        let mut overrides = state.store.overrides(session.id).await?;
-        let current = overrides.iter().find(|o| o.key == key).cloned();
-        let change = changed_override(&schedule, &session, key, current, body.0, now)?;
-        overrides.retain(|o| o.key != key);
-        overrides.extend(change.clone());
-        session.sequence += 1;
-        session.updated_at = now;
-        let club = state
-            .store
-            .club(session.club_id)
-            .await
-            .or_not_found("club")?;
-        let rows = search_rows(&mut session, &schedule, &overrides, now);
-        state
-            .store
-            .save_override(
-                &Materialization {
-                    session: &session,
-                    club_city: &club.city,
-                    occurrences: &rows,
-                },
-                key,
-                change.as_ref(),
-                &occurrence_change_detail(key, change.as_ref()),
-            )
-            .await?;
-        let occurrence = schedule.apply(key, session.capacity, change.as_ref());
-        let taken = taken_places(&state, session.id, std::slice::from_ref(&occurrence)).await?;
-        if occurrence.capacity > taken.get(&key).copied().unwrap_or_default() {
-            state.store.promote_waitlist(session.id, now).await?;
-        }
+        let b = body.0;
+        let occurrence_change = OccurrenceChange {
+            status: b.status,
+            start: change(b.start),
+            duration_minutes: change(b.duration_minutes),
+            capacity: change(b.capacity),
+        };
+        let c = ops::sessions::change_occurrence(
+            &state.store,
+            &auth.0,
+            session_id.0,
+            &key.0,
+            occurrence_change,
+        )
+        .await?;
         Ok(Json(OccurrenceView::of_session(
-            &occurrence,
-            taken.get(&key).copied().unwrap_or_default(),
-            &session,
-            &club,
-            schedule.timezone(),
+            &c.occurrence,
+            c.taken,
+            &c.session,
+            &c.club,
+            c.schedule.timezone(),
         )))
     }
 }
@@ -498,232 +410,4 @@ async fn taken_places(
         }
     }
     Ok(taken)
-}
-
-/// The key in a path, if the session's rule produces that occurrence; 404 otherwise.
-pub fn existing_occurrence(schedule: &Schedule, raw: &str) -> Result<OccurrenceKey, ApiError> {
-    raw.parse()
-        .ok()
-        .filter(|key| schedule.has_occurrence(*key))
-        .ok_or(ApiError::NotFound("occurrence"))
-}
-
-/// The session if the caller may see it; 404 otherwise, so drafts stay unknown.
-async fn visible_session(state: &AppState, caller: &Caller, id: Uuid) -> Result<Session, ApiError> {
-    let session = state.store.session(id).await.or_not_found("session")?;
-    if caller.sees_session(session.club_id, &session.status) {
-        Ok(session)
-    } else {
-        Err(ApiError::NotFound("session"))
-    }
-}
-
-/// The session if the caller may change it: 404 when they cannot even see it, 403 when
-/// they see it but it is another club's.
-pub async fn managed_session(
-    state: &AppState,
-    caller: &Caller,
-    id: Uuid,
-) -> Result<Session, ApiError> {
-    let session = visible_session(state, caller, id).await?;
-    if caller.manages_club(session.club_id) {
-        Ok(session)
-    } else {
-        Err(ApiError::Forbidden(
-            "only programme staff or this club's manager may change its sessions",
-        ))
-    }
-}
-
-fn new_session(
-    club_id: Uuid,
-    body: CreateSession,
-    now: DateTime<Utc>,
-) -> Result<Session, FieldError> {
-    let session = Session {
-        id: Uuid::new_v4(),
-        club_id,
-        title: required_text("title", &body.title, 200)?,
-        sport: search_key(&required_text("sport", &body.sport, 60)?),
-        description: optional_text("description", body.description.as_deref(), 4000)?,
-        level: optional_text("level", body.level.as_deref(), 100)?,
-        location: optional_text("location", body.location.as_deref(), 300)?,
-        timezone: body
-            .timezone
-            .as_deref()
-            .map(str::trim)
-            .filter(|tz| !tz.is_empty())
-            .unwrap_or(DEFAULT_TIMEZONE)
-            .to_owned(),
-        start_local: body.start.trunc_subsecs(0),
-        duration_minutes: body.duration_minutes,
-        rrule: optional_text("rrule", body.rrule.as_deref(), 500)?,
-        exdates: body
-            .exdates
-            .unwrap_or_default()
-            .into_iter()
-            .map(|d| d.trunc_subsecs(0))
-            .collect(),
-        capacity: body.capacity,
-        status: body
-            .status
-            .unwrap_or(Publication::Published)
-            .as_str()
-            .to_owned(),
-        what_to_bring: optional_text("what_to_bring", body.what_to_bring.as_deref(), 1000)?,
-        coach_name: optional_text("coach_name", body.coach_name.as_deref(), 200)?,
-        reminder_hours_before: body.reminder_hours_before.unwrap_or(24),
-        enrollment_closes_hours_before: body.enrollment_closes_hours_before.unwrap_or(2),
-        sequence: 0,
-        materialized_until: now,
-        created_at: now,
-        updated_at: now,
-    };
-    Ok(session)
-}
-
-fn apply_update(
-    mut s: Session,
-    body: UpdateSession,
-    now: DateTime<Utc>,
-) -> Result<Session, FieldError> {
-    if let Some(title) = &body.title {
-        s.title = required_text("title", title, 200)?;
-    }
-    if let Some(sport) = &body.sport {
-        s.sport = search_key(&required_text("sport", sport, 60)?);
-    }
-    if !body.description.is_undefined() {
-        s.description = optional_text(
-            "description",
-            body.description.value().map(String::as_str),
-            4000,
-        )?;
-    }
-    if !body.level.is_undefined() {
-        s.level = optional_text("level", body.level.value().map(String::as_str), 100)?;
-    }
-    if !body.location.is_undefined() {
-        s.location = optional_text("location", body.location.value().map(String::as_str), 300)?;
-    }
-    if let Some(timezone) = body.timezone {
-        s.timezone = timezone.trim().to_owned();
-    }
-    if let Some(start) = body.start {
-        s.start_local = start.trunc_subsecs(0);
-    }
-    if let Some(minutes) = body.duration_minutes {
-        s.duration_minutes = minutes;
-    }
-    if !body.rrule.is_undefined() {
-        s.rrule = optional_text("rrule", body.rrule.value().map(String::as_str), 500)?;
-    }
-    if let Some(exdates) = body.exdates {
-        s.exdates = exdates.into_iter().map(|d| d.trunc_subsecs(0)).collect();
-    }
-    if let Some(capacity) = body.capacity {
-        s.capacity = capacity;
-    }
-    if let Some(status) = body.status {
-        s.status = status.as_str().to_owned();
-    }
-    if !body.what_to_bring.is_undefined() {
-        s.what_to_bring = optional_text(
-            "what_to_bring",
-            body.what_to_bring.value().map(String::as_str),
-            1000,
-        )?;
-    }
-    if !body.coach_name.is_undefined() {
-        s.coach_name = optional_text(
-            "coach_name",
-            body.coach_name.value().map(String::as_str),
-            200,
-        )?;
-    }
-    if let Some(hours) = body.reminder_hours_before {
-        s.reminder_hours_before = hours;
-    }
-    if let Some(hours) = body.enrollment_closes_hours_before {
-        s.enrollment_closes_hours_before = hours;
-    }
-    s.sequence += 1;
-    s.updated_at = now;
-    Ok(s)
-}
-
-/// What a participant's update says about one occurrence's change.
-fn occurrence_change_detail(key: OccurrenceKey, change: Option<&Override>) -> String {
-    let what = match change {
-        Some(c) if c.cancelled => "occurrence_cancelled",
-        Some(c) if c.start.is_some() || c.duration_minutes.is_some() => "occurrence_moved",
-        Some(_) => "occurrence_changed",
-        None => "occurrence_restored",
-    };
-    format!("{what}:{key}")
-}
-
-/// Checks everything about a session's timing and places.
-fn checked_schedule(session: &Session, now: DateTime<Utc>) -> Result<Schedule, FieldError> {
-    check_capacity("capacity", session.capacity)?;
-    check_duration(session.duration_minutes)?;
-    check_hours("reminder_hours_before", session.reminder_hours_before)?;
-    check_hours(
-        "enrollment_closes_hours_before",
-        session.enrollment_closes_hours_before,
-    )?;
-    check_start_within_reach("start", session.start_local, now.date_naive())?;
-    schedule_of(session)
-}
-
-fn check_hours(field: &str, hours: i32) -> Result<(), FieldError> {
-    if (0..=336).contains(&hours) {
-        Ok(())
-    } else {
-        Err(FieldError::new(
-            field,
-            "must be between 0 and 336 hours (two weeks)",
-        ))
-    }
-}
-
-/// The override after `body`, or `None` when the occurrence is back to what the rule says.
-fn changed_override(
-    schedule: &Schedule,
-    session: &Session,
-    key: OccurrenceKey,
-    current: Option<Override>,
-    body: UpdateOccurrence,
-    now: DateTime<Utc>,
-) -> Result<Option<Override>, FieldError> {
-    let mut change = current.unwrap_or_else(|| Override::new(key));
-    if let Some(action) = body.status {
-        change.cancelled = action == OccurrenceAction::Cancelled;
-    }
-    match body.start {
-        MaybeUndefined::Value(local) => {
-            check_start_within_reach("start", local, now.date_naive())?;
-            let start = schedule.resolve(local.trunc_subsecs(0));
-            change.start = (start != change.key.original_start()).then_some(start);
-        }
-        MaybeUndefined::Null => change.start = None,
-        MaybeUndefined::Undefined => {}
-    }
-    match body.duration_minutes {
-        MaybeUndefined::Value(minutes) => {
-            check_duration(minutes)?;
-            change.duration_minutes = (minutes != session.duration_minutes).then_some(minutes);
-        }
-        MaybeUndefined::Null => change.duration_minutes = None,
-        MaybeUndefined::Undefined => {}
-    }
-    match body.capacity {
-        MaybeUndefined::Value(places) => {
-            check_capacity("capacity", places)?;
-            change.capacity = (places != session.capacity).then_some(places);
-        }
-        MaybeUndefined::Null => change.capacity = None,
-        MaybeUndefined::Undefined => {}
-    }
-    Ok((!change.is_noop()).then_some(change))
 }

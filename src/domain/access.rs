@@ -1,4 +1,4 @@
-//! Who may do what (DESIGN.md, "Who uses it").
+//! Who may do what: the roles and their reach (docs/roles.md).
 
 use uuid::Uuid;
 

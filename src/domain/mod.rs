@@ -11,6 +11,7 @@ pub mod rsvp;
 pub mod schedule;
 pub mod stats;
 pub mod validate;
+pub mod window;
 
 use std::fmt;
 

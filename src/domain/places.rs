@@ -1,21 +1,33 @@
 //! Places: which occurrences an enrollment needs, and when it may be taken.
 //!
-//! For each occurrence: confirmed series enrollments covering it + confirmed occurrence
-//! enrollments for it ≤ capacity. A series enrollment is confirmed only if every
-//! upcoming occurrence it covers (up to the rule's end, or the next 26 weeks for an
-//! open-ended rule) still has a place; otherwise it waits, first come, first served.
+//! The one rule, for each occurrence:
+//!
+//! taken = confirmed series enrollments covering it + confirmed enrollments for that
+//! occurrence − "I can't come" answers for it, and nobody new is confirmed where
+//! taken ≥ capacity.
+//!
+//! A series enrollment is confirmed only if every upcoming occurrence it covers still
+//! has a place; otherwise it waits, first come, first served. The store writes the
+//! count in one statement (`Tx::recount_places`); [`taken`] is the same rule over
+//! rows in memory, for whoever must check it.
 
 use chrono::{DateTime, Duration, Utc};
 
 use super::schedule::{OccurrenceKey, OccurrenceStatus, Schedule};
 use super::FieldError;
 
-/// How far ahead an open-ended series enrollment must fit.
-pub const SERIES_CHECK_WEEKS: i64 = 26;
+/// A one-off place, or the first occurrence of a series, can be taken this many days
+/// ahead (the occurrences are stored further ahead than that, so every place anyone
+/// can take is counted).
+pub const ENROLLMENT_OPENS_DAYS: i64 = 365;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How far an enrollment reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
 pub enum Scope {
+    /// Every occurrence from `from_key` on.
     Series,
+    /// One occurrence.
     Occurrence,
 }
 
@@ -28,29 +40,131 @@ impl Scope {
     }
 }
 
-/// The occurrences whose places an enrollment needs, as a key range `[from, until)`.
+impl TryFrom<String> for Scope {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        match text.as_str() {
+            "series" => Ok(Self::Series),
+            "occurrence" => Ok(Self::Occurrence),
+            other => Err(format!("unknown scope {other:?}")),
+        }
+    }
+}
+
+/// Where an enrollment stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum EnrollmentStatus {
+    /// Holds a place.
+    Confirmed,
+    /// Waits for one, first come, first served.
+    Waitlisted,
+    Cancelled,
+}
+
+impl EnrollmentStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Confirmed => "confirmed",
+            Self::Waitlisted => "waitlisted",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn is_active(&self) -> bool {
+        *self != Self::Cancelled
+    }
+}
+
+impl TryFrom<String> for EnrollmentStatus {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        match text.as_str() {
+            "confirmed" => Ok(Self::Confirmed),
+            "waitlisted" => Ok(Self::Waitlisted),
+            "cancelled" => Ok(Self::Cancelled),
+            other => Err(format!("unknown enrollment status {other:?}")),
+        }
+    }
+}
+
+/// Whether an enrollment of `scope` starting at `from` covers occurrence `key`.
+pub fn covers(scope: Scope, from: OccurrenceKey, key: OccurrenceKey) -> bool {
+    match scope {
+        Scope::Series => from <= key,
+        Scope::Occurrence => from == key,
+    }
+}
+
+/// A confirmed enrollment as the rule sees it, and the occurrences it declined.
+#[derive(Debug, Clone)]
+pub struct Holder {
+    pub scope: Scope,
+    pub from: OccurrenceKey,
+    pub declined: Vec<OccurrenceKey>,
+}
+
+/// Places taken in occurrence `key` by the confirmed enrollments `holders`.
+pub fn taken(holders: &[Holder], key: OccurrenceKey) -> i32 {
+    holders
+        .iter()
+        .filter(|h| covers(h.scope, h.from, key) && !h.declined.contains(&key))
+        .count() as i32
+}
+
+/// The occurrences whose places an enrollment needs: occurrence `from` (`one`), or
+/// every stored occurrence from `from` on (a series).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PlaceRange {
     pub from: OccurrenceKey,
-    pub until: OccurrenceKey,
+    /// A single occurrence must exist and not be cancelled to be given a place.
+    pub one: bool,
 }
 
 impl PlaceRange {
     pub fn one(key: OccurrenceKey) -> Self {
         Self {
             from: key,
-            until: OccurrenceKey::new(key.original_start() + Duration::seconds(1)),
+            one: true,
         }
     }
 
-    /// What a series starting at `from` must fit when checked at `now`.
+    /// What a series starting at `from` must fit when checked at `now`: the upcoming
+    /// occurrences it covers (those already past no longer need a place).
     pub fn series(from: OccurrenceKey, now: DateTime<Utc>) -> Self {
-        let start = from.original_start().max(now);
         Self {
-            from,
-            until: OccurrenceKey::new(start + Duration::weeks(SERIES_CHECK_WEEKS)),
+            from: from.max(OccurrenceKey::new(now)),
+            one: false,
         }
     }
+
+    pub fn of(scope: Scope, from: OccurrenceKey, now: DateTime<Utc>) -> Self {
+        match scope {
+            Scope::Series => Self::series(from, now),
+            Scope::Occurrence => Self::one(from),
+        }
+    }
+}
+
+/// A place in the occurrence starting at `start` can be taken from
+/// [`ENROLLMENT_OPENS_DAYS`] before; earlier, the error says from when.
+pub fn within_reach(
+    field: &str,
+    start: DateTime<Utc>,
+    schedule: &Schedule,
+    now: DateTime<Utc>,
+) -> Result<(), FieldError> {
+    let opens = start - Duration::days(ENROLLMENT_OPENS_DAYS);
+    if now >= opens {
+        return Ok(());
+    }
+    let day = opens.with_timezone(&schedule.timezone()).date_naive();
+    Err(FieldError::new(
+        field,
+        format!(
+            "enrollment in this occurrence opens on {day}, {ENROLLMENT_OPENS_DAYS} days before it"
+        ),
+    ))
 }
 
 /// Enrollment in an occurrence closes this long before it starts.
@@ -101,7 +215,7 @@ pub fn series_start(
 ) -> Result<OccurrenceKey, FieldError> {
     // Look a few weeks at a time: the next open occurrence is nearly always close.
     let mut window_start = not_before;
-    let last = not_before.max(now) + Duration::weeks(SERIES_CHECK_WEEKS * 2);
+    let last = not_before.max(now) + Duration::weeks(52);
     while window_start < last {
         let window_end = window_start + Duration::weeks(5);
         let found = schedule
@@ -121,11 +235,6 @@ pub fn series_start(
         "session_id",
         "this session has no upcoming occurrence open for enrollment",
     ))
-}
-
-/// Whether a request fits: none of the occurrences it needs is full.
-pub fn fits(full_occurrences: i64) -> bool {
-    full_occurrences == 0
 }
 
 #[cfg(test)]
@@ -221,13 +330,54 @@ mod tests {
     }
 
     #[test]
-    fn series_ranges_reach_26_weeks_past_now() {
+    fn a_series_needs_every_upcoming_occurrence_and_a_one_off_its_own() {
         let from: OccurrenceKey = "20260317T173000Z".parse().unwrap();
         let range = PlaceRange::series(from, at("2026-03-01T00:00:00Z"));
-        assert_eq!(range.until.to_string(), "20260915T173000Z");
-        let one = PlaceRange::one(from);
-        assert_eq!(one.until.to_string(), "20260317T173001Z");
-        assert!(fits(0));
-        assert!(!fits(1));
+        assert_eq!((range.from, range.one), (from, false));
+        // Checked later, the occurrences already past need no place any more.
+        let later = PlaceRange::series(from, at("2026-04-01T00:00:00Z"));
+        assert_eq!(later.from.to_string(), "20260401T000000Z");
+        assert!(PlaceRange::one(from).one);
+    }
+
+    #[test]
+    fn taken_counts_covering_holders_minus_their_declines() {
+        let key = |s: &str| s.parse::<OccurrenceKey>().unwrap();
+        let holders = [
+            Holder {
+                scope: Scope::Series,
+                from: key("20260310T173000Z"),
+                declined: vec![key("20260324T173000Z")],
+            },
+            Holder {
+                scope: Scope::Series,
+                from: key("20260324T173000Z"),
+                declined: vec![],
+            },
+            Holder {
+                scope: Scope::Occurrence,
+                from: key("20260317T173000Z"),
+                declined: vec![],
+            },
+        ];
+        assert_eq!(taken(&holders, key("20260310T173000Z")), 1);
+        assert_eq!(taken(&holders, key("20260317T173000Z")), 2);
+        assert_eq!(taken(&holders, key("20260324T173000Z")), 1);
+        assert_eq!(taken(&holders, key("20260331T173000Z")), 2);
+    }
+
+    #[test]
+    fn a_place_too_far_ahead_says_when_it_opens() {
+        let schedule = weekly();
+        let now = at("2026-03-01T12:00:00Z");
+        assert!(within_reach("occurrence_key", at("2027-02-20T17:30:00Z"), &schedule, now).is_ok());
+        let refused =
+            within_reach("occurrence_key", at("2027-03-16T17:30:00Z"), &schedule, now).unwrap_err();
+        assert_eq!(refused.field, "occurrence_key");
+        assert!(
+            refused.message.contains("2026-03-16"),
+            "{}",
+            refused.message
+        );
     }
 }

@@ -6,11 +6,8 @@ use chrono::Duration;
 use tokio::sync::watch;
 
 use crate::config::JobTiming;
-use crate::store::outbox::Audience;
+use crate::ops::reminders::{due, MAX_HOURS};
 use crate::store::{Store, StoreResult};
-
-/// The longest `reminder_hours_before` a session may have.
-const MAX_HOURS: i64 = 336;
 
 pub async fn run(store: Store, timing: JobTiming, mut shutdown: watch::Receiver<bool>) {
     while !*shutdown.borrow() {
@@ -34,19 +31,6 @@ pub async fn enqueue_due(store: &Store, timing: &JobTiming) -> StoreResult<u64> 
     let candidates = store
         .reminder_candidates(now, Duration::hours(MAX_HOURS) + lead)
         .await?;
-    let mut due = Vec::new();
-    for candidate in candidates {
-        let at = candidate.start_at - Duration::hours(candidate.reminder_hours_before.into());
-        if at > now + lead {
-            continue;
-        }
-        let at = at.max(now);
-        if candidate.has_email {
-            due.push((candidate.clone(), Audience::Participant, at));
-        }
-        if candidate.notify_referrer || !candidate.has_email {
-            due.push((candidate, Audience::Referrer, at));
-        }
-    }
+    let due = due(candidates, now, lead);
     store.enqueue_reminders(&due, now).await
 }

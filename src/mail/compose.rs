@@ -142,7 +142,7 @@ impl Facts {
     }
 
     fn is_series(&self) -> bool {
-        self.enrollment.scope == "series"
+        self.enrollment.scope == crate::domain::places::Scope::Series
     }
 
     /// The calendar timing of the enrollment now.
@@ -515,7 +515,7 @@ fn reminder_due(
     if facts.place.session.status != "published" {
         return skip("session not published");
     }
-    if facts.enrollment.status != "confirmed" {
+    if facts.enrollment.status != crate::domain::places::EnrollmentStatus::Confirmed {
         return skip("enrollment not confirmed");
     }
     if !facts.place.schedule.has_occurrence(key) {

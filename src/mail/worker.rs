@@ -35,6 +35,7 @@ pub async fn run(
     shutdown: watch::Receiver<bool>,
 ) {
     let connections = Arc::new(Semaphore::new(SMTP_CONNECTIONS as usize));
+    let ledger = Ledger::default();
     let mut lanes = JoinSet::new();
     for _ in 0..LANES {
         lanes.spawn(lane(
@@ -42,6 +43,7 @@ pub async fn run(
             mailer.clone(),
             timing.clone(),
             connections.clone(),
+            ledger.clone(),
             shutdown.clone(),
         ));
     }
@@ -53,6 +55,7 @@ async fn lane(
     mailer: Arc<Mailer>,
     timing: JobTiming,
     connections: Arc<Semaphore>,
+    ledger: Ledger,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let lease = Duration::from_std(timing.lease).unwrap_or(Duration::minutes(5));
@@ -74,8 +77,16 @@ async fn lane(
             }
             continue;
         }
-        let (done, unstarted) =
-            deliver(&store, &mailer, &timing, &connections, claims, &shutdown).await;
+        let (done, unstarted) = deliver(
+            &store,
+            &mailer,
+            &timing,
+            &connections,
+            &ledger,
+            claims,
+            &shutdown,
+        )
+        .await;
         record(&store, &done).await;
         if let Err(error) = store.release_messages(&unstarted).await {
             tracing::warn!(%error, "outbox: cannot release messages; their lease will");
@@ -101,16 +112,25 @@ async fn record(store: &Store, done: &[(Claim, Outcome)]) {
 /// Messages sent to one address in the last hour, and when the oldest of them went.
 type SentLastHour = (i64, Option<DateTime<Utc>>);
 
-/// What the tasks of one batch share: the facts read for the whole batch, and how many
-/// messages each address has had in the last hour (from the database, then counted up
-/// as the batch sends).
+/// How many messages each address has had in the last hour, shared by the lanes: the
+/// database's count when a batch starts, counted up as soon as a lane decides to send,
+/// so that batches sending side by side cannot exceed the limit together.
+type Ledger = Arc<Mutex<HashMap<String, SentLastHour>>>;
+
+/// What the tasks of one batch share: the facts read for the whole batch, and the
+/// lanes' ledger of messages per address.
 struct Batch {
     facts: HashMap<Uuid, Facts>,
     declined: HashSet<(Uuid, String)>,
-    sent_last_hour: Mutex<HashMap<String, SentLastHour>>,
+    sent_last_hour: Ledger,
 }
 
-async fn read_batch(store: &Store, claims: &[Claim], now: DateTime<Utc>) -> Result<Batch, String> {
+async fn read_batch(
+    store: &Store,
+    claims: &[Claim],
+    ledger: &Ledger,
+    now: DateTime<Utc>,
+) -> Result<Batch, String> {
     let ids: HashSet<Uuid> = claims
         .iter()
         .filter_map(|c| c.message.enrollment_id)
@@ -145,10 +165,25 @@ async fn read_batch(store: &Store, claims: &[Claim], now: DateTime<Utc>) -> Resu
         .sent_counts_since(&recipients, now - Duration::hours(1))
         .await
         .map_err(|e| e.to_string())?;
+    {
+        let mut counts = ledger.lock().unwrap_or_else(|e| e.into_inner());
+        let hour_ago = now - Duration::hours(1);
+        counts.retain(|_, (_, oldest)| oldest.is_some_and(|t| t > hour_ago));
+        for (recipient, (stored, stored_oldest)) in sent_last_hour {
+            let (sent, oldest) = counts.entry(recipient).or_insert((0, None));
+            // The database holds what every instance recorded; the ledger also what
+            // this one's lanes are sending now.
+            *sent = (*sent).max(stored);
+            *oldest = match (*oldest, stored_oldest) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+    }
     Ok(Batch {
         facts,
         declined,
-        sent_last_hour: Mutex::new(sent_last_hour),
+        sent_last_hour: ledger.clone(),
     })
 }
 
@@ -159,11 +194,12 @@ async fn deliver(
     mailer: &Arc<Mailer>,
     timing: &JobTiming,
     connections: &Arc<Semaphore>,
+    ledger: &Ledger,
     claims: Vec<Claim>,
     shutdown: &watch::Receiver<bool>,
 ) -> (Vec<(Claim, Outcome)>, Vec<Claim>) {
     let now = crate::clock::now();
-    let batch = match read_batch(store, &claims, now).await {
+    let batch = match read_batch(store, &claims, ledger, now).await {
         Ok(batch) => Arc::new(batch),
         Err(error) => {
             tracing::warn!(%error, "outbox: cannot read what the messages need");

@@ -54,3 +54,11 @@ impl From<StoreError> for OpError {
         }
     }
 }
+
+pub mod access;
+pub mod enrollments;
+pub mod participants;
+pub mod places;
+pub mod reminders;
+pub mod rsvp;
+pub mod sessions;

@@ -6,8 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use uuid::Uuid;
 
-use super::enrollments::lock_session;
-use super::{on_pool, transaction, Store, StoreResult};
+use super::{on_pool, on_tx, Store, StoreResult, Tx};
 use crate::domain::attendance::{absence_streak, Line, Mark, ALERT_STREAK};
 use crate::domain::presence;
 use crate::domain::schedule::OccurrenceKey;
@@ -111,54 +110,60 @@ macro_rules! recount_sheets_sql {
 const RECOUNT_SHEET: &str = recount_sheets_sql!(" WHERE session_id = $1 AND occurrence_key = $2");
 const RECOUNT_ALL_SHEETS: &str = recount_sheets_sql!("");
 
-/// Finds again a participant's first encounter: their earliest present record.
-macro_rules! rebuild_first_encounter {
-    ($tx:ident, $participant_id:expr) => {
-        let participant_id: Uuid = $participant_id;
-        sqlx::query("DELETE FROM first_encounters WHERE participant_id = $1")
+impl Tx {
+    /// Finds again a participant's first encounter: their earliest present record.
+    async fn rebuild_first_encounter(&mut self, participant_id: Uuid) -> StoreResult<()> {
+        on_tx!(self, |conn| {
+            sqlx::query("DELETE FROM first_encounters WHERE participant_id = $1")
+                .bind(participant_id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query(
+                "INSERT INTO first_encounters (participant_id, session_id, occurrence_key,
+                    club_id, sport, local_date, structure_id, situation)
+                 SELECT participant_id, session_id, occurrence_key, club_id, sport,
+                    local_date, structure_id, situation
+                 FROM attendance WHERE participant_id = $1 AND status = 'present'
+                 ORDER BY start_at, session_id LIMIT 1",
+            )
             .bind(participant_id)
-            .execute(&mut *$tx)
+            .execute(&mut *conn)
             .await?;
-        sqlx::query(
-            "INSERT INTO first_encounters (participant_id, session_id, occurrence_key,
-                        club_id, sport, local_date, structure_id, situation)
-                     SELECT participant_id, session_id, occurrence_key, club_id, sport,
-                        local_date, structure_id, situation
-                     FROM attendance WHERE participant_id = $1 AND status = 'present'
-                     ORDER BY start_at, session_id LIMIT 1",
-        )
-        .bind(participant_id)
-        .execute(&mut *$tx)
-        .await?;
-    };
-}
+        });
+        Ok(())
+    }
 
-/// Tells the social worker, once per run, when `$line`'s participant now has two or
-/// more unexcused absences in a row that include this occurrence.
-macro_rules! alert_absence_run {
-    ($tx:ident, $sheet:expr, $key:expr, $line:expr) => {
-        let (sheet, key, line): (&SheetRecord, &str, &Line) = ($sheet, $key, $line);
-        'run: {
-            let recent = sqlx::query_as::<_, StreakRow>(
+    /// Tells the social worker, once per run, when `line`'s participant now has two or
+    /// more unexcused absences in a row that include this occurrence.
+    async fn alert_absence_run(
+        &mut self,
+        sheet: &SheetRecord,
+        key: &str,
+        line: &Line,
+    ) -> StoreResult<()> {
+        let recent = on_tx!(&mut *self, |conn| {
+            sqlx::query_as::<_, StreakRow>(
                 "SELECT session_id, occurrence_key, enrollment_id, status, start_at, alerted
-                     FROM attendance WHERE participant_id = $1
-                     ORDER BY start_at DESC, session_id DESC LIMIT $2",
+                 FROM attendance WHERE participant_id = $1
+                 ORDER BY start_at DESC, session_id DESC LIMIT $2",
             )
             .bind(line.participant_id)
             .bind(STREAK_LOOKBACK)
-            .fetch_all(&mut *$tx)
-            .await?;
-            let marks: Vec<Mark> = recent
-                .iter()
-                .map(|r| Mark::parse(&r.status).unwrap_or(Mark::Excused))
-                .collect();
-            let run = &recent[..absence_streak(&marks)];
-            let includes_this = run
-                .iter()
-                .any(|r| r.session_id == sheet.session_id && r.occurrence_key == key);
-            if run.len() < ALERT_STREAK || !includes_this {
-                break 'run;
-            }
+            .fetch_all(&mut *conn)
+            .await?
+        });
+        let marks: Vec<Mark> = recent
+            .iter()
+            .map(|r| Mark::parse(&r.status).unwrap_or(Mark::Excused))
+            .collect();
+        let run = &recent[..absence_streak(&marks)];
+        let includes_this = run
+            .iter()
+            .any(|r| r.session_id == sheet.session_id && r.occurrence_key == key);
+        if run.len() < ALERT_STREAK || !includes_this {
+            return Ok(());
+        }
+        on_tx!(self, |conn| {
             // One alert per run, however it grows (later absences, or earlier ones
             // recorded late): every absence of an alerted run is marked.
             if !run.iter().any(|r| r.alerted) {
@@ -166,11 +171,11 @@ macro_rules! alert_absence_run {
                     run.iter().rev().map(|r| r.start_at.to_rfc3339()).collect();
                 sqlx::query(
                     "INSERT INTO outbox (id, dedupe_key, kind, audience, enrollment_id,
-                            participant_id, occurrence_key, detail, status, available_at,
-                            attempts, created_at, updated_at)
-                         VALUES ($1, $2, 'absence_alert', 'referrer', $3, $4, $5, $6, 'pending',
-                            $7, 0, $7, $7)
-                         ON CONFLICT (dedupe_key) DO NOTHING",
+                        participant_id, occurrence_key, detail, status, available_at,
+                        attempts, created_at, updated_at)
+                     VALUES ($1, $2, 'absence_alert', 'referrer', $3, $4, $5, $6, 'pending',
+                        $7, 0, $7, $7)
+                     ON CONFLICT (dedupe_key) DO NOTHING",
                 )
                 .bind(Uuid::new_v4())
                 .bind(format!(
@@ -183,66 +188,67 @@ macro_rules! alert_absence_run {
                 .bind(&run[0].occurrence_key)
                 .bind(missed.join(","))
                 .bind(sheet.now)
-                .execute(&mut *$tx)
+                .execute(&mut *conn)
                 .await?;
             }
             for r in run.iter().filter(|r| !r.alerted) {
                 sqlx::query(
                     "UPDATE attendance SET alerted = TRUE
-                         WHERE session_id = $1 AND occurrence_key = $2 AND participant_id = $3",
+                     WHERE session_id = $1 AND occurrence_key = $2 AND participant_id = $3",
                 )
                 .bind(r.session_id)
                 .bind(&r.occurrence_key)
                 .bind(line.participant_id)
-                .execute(&mut *$tx)
+                .execute(&mut *conn)
                 .await?;
             }
-        }
-    };
-}
+        });
+        Ok(())
+    }
 
-/// Rebuilds one participant's presence masks for one year from their records.
-macro_rules! rebuild_presence {
-    ($tx:ident, $participant_id:expr, $year:expr) => {{
-        let (participant_id, year): (Uuid, i32) = ($participant_id, $year);
-        sqlx::query("DELETE FROM presence WHERE participant_id = $1 AND year = $2")
-            .bind(participant_id)
-            .bind(year)
-            .execute(&mut *$tx)
-            .await?;
-        let present = sqlx::query_as::<_, (String, Uuid, String, Uuid, String)>(
-            "SELECT local_date, club_id, sport, structure_id, situation FROM attendance
-             WHERE participant_id = $1 AND status = 'present'
-               AND local_date >= $2 AND local_date <= $3",
-        )
-        .bind(participant_id)
-        .bind(format!("{year:04}-01-01"))
-        .bind(format!("{year:04}-12-31"))
-        .fetch_all(&mut *$tx)
-        .await?;
-        let masks = presence::masks(present.into_iter().filter_map(
-            |(date, club_id, sport, structure_id, situation)| {
-                let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d").ok()?;
-                Some(((club_id, sport, structure_id, situation), date))
-            },
-        ));
-        for ((club_id, sport, structure_id, situation), days) in masks {
-            sqlx::query(
-                "INSERT INTO presence (participant_id, year, club_id, sport, structure_id,
-                    situation, days)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    /// Rebuilds one participant's presence masks for one year from their records.
+    async fn rebuild_presence(&mut self, participant_id: Uuid, year: i32) -> StoreResult<()> {
+        on_tx!(self, |conn| {
+            sqlx::query("DELETE FROM presence WHERE participant_id = $1 AND year = $2")
+                .bind(participant_id)
+                .bind(year)
+                .execute(&mut *conn)
+                .await?;
+            let present = sqlx::query_as::<_, (String, Uuid, String, Uuid, String)>(
+                "SELECT local_date, club_id, sport, structure_id, situation FROM attendance
+                 WHERE participant_id = $1 AND status = 'present'
+                   AND local_date >= $2 AND local_date <= $3",
             )
             .bind(participant_id)
-            .bind(year)
-            .bind(club_id)
-            .bind(sport)
-            .bind(structure_id)
-            .bind(situation)
-            .bind(days)
-            .execute(&mut *$tx)
+            .bind(format!("{year:04}-01-01"))
+            .bind(format!("{year:04}-12-31"))
+            .fetch_all(&mut *conn)
             .await?;
-        }
-    }};
+            let masks = presence::masks(present.into_iter().filter_map(
+                |(date, club_id, sport, structure_id, situation)| {
+                    let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d").ok()?;
+                    Some(((club_id, sport, structure_id, situation), date))
+                },
+            ));
+            for ((club_id, sport, structure_id, situation), days) in masks {
+                sqlx::query(
+                    "INSERT INTO presence (participant_id, year, club_id, sport, structure_id,
+                        situation, days)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(participant_id)
+                .bind(year)
+                .bind(club_id)
+                .bind(sport)
+                .bind(structure_id)
+                .bind(situation)
+                .bind(days)
+                .execute(&mut *conn)
+                .await?;
+            }
+        });
+        Ok(())
+    }
 }
 
 impl Store {
@@ -312,14 +318,16 @@ impl Store {
         })
     }
 
-    /// Replaces the attendance of an occurrence, unless it is exactly what is recorded.
+    /// Replaces the attendance of an occurrence, unless it is exactly what is recorded,
+    /// with the sheet's counts, presence masks, first encounters and absence alerts.
     pub async fn record_attendance(&self, sheet: &SheetRecord) -> StoreResult<Recorded> {
         let is_postgres = self.is_postgres();
         let key = sheet.key.to_string();
         let mut lines = sheet.lines.clone();
         lines.sort_by_key(|l| l.participant_id);
-        Ok(transaction!(self, |tx| {
-            lock_session!(tx, is_postgres, sheet.session_id);
+        let mut tx = self.write().await?;
+        tx.lock_session(sheet.session_id).await?;
+        let (touched, years) = on_tx!(&mut tx, |tx| {
             let recorded_on = sqlx::query_scalar::<_, String>(
                 "SELECT local_date FROM attendance_sheets
                  WHERE session_id = $1 AND occurrence_key = $2",
@@ -474,19 +482,21 @@ impl Store {
                 .flatten()
                 .filter_map(|date| date.get(..4)?.parse().ok())
                 .collect();
-            for participant_id in &touched {
-                for year in &years {
-                    rebuild_presence!(tx, *participant_id, *year);
-                }
+            (touched, years)
+        });
+        for participant_id in &touched {
+            for year in &years {
+                tx.rebuild_presence(*participant_id, *year).await?;
             }
-            for participant_id in touched {
-                rebuild_first_encounter!(tx, participant_id);
-            }
-            for line in lines.iter().filter(|l| l.mark == Mark::Absent) {
-                alert_absence_run!(tx, sheet, &key, line);
-            }
-            Recorded::Changed
-        }))
+        }
+        for participant_id in touched {
+            tx.rebuild_first_encounter(participant_id).await?;
+        }
+        for line in lines.iter().filter(|l| l.mark == Mark::Absent) {
+            tx.alert_absence_run(sheet, &key, line).await?;
+        }
+        tx.commit().await?;
+        Ok(Recorded::Changed)
     }
 
     /// A participant's recorded attendance, newest first.
@@ -536,7 +546,8 @@ impl Store {
                 Some((key, date))
             },
         ));
-        transaction!(self, |tx| {
+        let mut tx = self.write().await?;
+        on_tx!(&mut tx, |tx| {
             sqlx::query(RECOUNT_ALL_SHEETS).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM presence")
                 .execute(&mut *tx)
@@ -573,6 +584,6 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         });
-        Ok(())
+        tx.commit().await
     }
 }

@@ -3,8 +3,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
-use super::outbox::{enqueue, Notice, Target};
-use super::{from_json, on_pool, to_json, transaction, Store, StoreError, StoreResult};
+use super::outbox::{Notice, Target};
+use super::{from_json, on_pool, on_tx, to_json, Store, StoreError, StoreResult, Tx};
 use crate::domain::validate::search_key;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -95,23 +95,29 @@ pub struct ClubFilter {
     pub limit: i64,
 }
 
-/// Writes the club's sports, the list the `sport` filter reads.
-macro_rules! insert_sports {
-    ($tx:ident, $club:expr) => {
-        for (position, sport) in $club.sports.iter().enumerate() {
-            sqlx::query("INSERT INTO club_sports (club_id, sport, position) VALUES ($1, $2, $3)")
-                .bind($club.id)
+impl Tx {
+    /// Writes the club's sports, the list the `sport` filter reads.
+    async fn insert_sports(&mut self, club: &Club) -> StoreResult<()> {
+        for (position, sport) in club.sports.iter().enumerate() {
+            on_tx!(&mut *self, |conn| {
+                sqlx::query(
+                    "INSERT INTO club_sports (club_id, sport, position) VALUES ($1, $2, $3)",
+                )
+                .bind(club.id)
                 .bind(sport)
                 .bind(position as i32)
-                .execute(&mut *$tx)
+                .execute(&mut *conn)
                 .await?;
+            });
         }
-    };
+        Ok(())
+    }
 }
 
 impl Store {
     pub async fn insert_club(&self, club: &Club) -> StoreResult<()> {
-        transaction!(self, |tx| {
+        let mut tx = self.write().await?;
+        on_tx!(&mut tx, |tx| {
             sqlx::query(
                 "INSERT INTO clubs (id, name, sports, address, postal_code, city, city_key,
                     latitude, longitude, contact_email, contact_phone, accessibility_notes,
@@ -139,17 +145,17 @@ impl Store {
             .bind(club.updated_at)
             .execute(&mut *tx)
             .await?;
-            insert_sports!(tx, club);
         });
-        Ok(())
+        tx.insert_sports(club).await?;
+        tx.commit().await
     }
 
     /// Writes every field of `club`; its sessions' searchable city follows. With
     /// `calendars_change` (its name or address changed), every confirmed enrollment in
     /// its sessions gets a calendar update.
     pub async fn update_club(&self, club: &Club, calendars_change: bool) -> StoreResult<()> {
-        let is_postgres = self.is_postgres();
-        transaction!(self, |tx| {
+        let mut tx = self.write().await?;
+        on_tx!(&mut tx, |tx| {
             let changed = sqlx::query(
                 "UPDATE clubs SET name = $2, sports = $3, address = $4, postal_code = $5,
                     city = $6, city_key = $7, latitude = $8, longitude = $9, contact_email = $10,
@@ -185,20 +191,20 @@ impl Store {
                 .bind(club.id)
                 .execute(&mut *tx)
                 .await?;
-            insert_sports!(tx, club);
             sqlx::query("UPDATE occurrences SET city_key = $2 WHERE club_id = $1")
                 .bind(club.id)
                 .bind(search_key(&club.city))
                 .execute(&mut *tx)
                 .await?;
-            if calendars_change {
-                let mut update = Notice::new("update", Target::Club(club.id), club.updated_at);
-                update.new_sequence = true;
-                update.detail = Some("session_changed");
-                enqueue!(tx, is_postgres, &update);
-            }
         });
-        Ok(())
+        tx.insert_sports(club).await?;
+        if calendars_change {
+            let mut update = Notice::new("update", Target::Club(club.id), club.updated_at);
+            update.new_sequence = true;
+            update.detail = Some("session_changed");
+            tx.enqueue(&update).await?;
+        }
+        tx.commit().await
     }
 
     pub async fn club(&self, id: Uuid) -> StoreResult<Club> {

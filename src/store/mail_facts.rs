@@ -11,8 +11,13 @@ use uuid::Uuid;
 use super::clubs::Club;
 use super::enrollments::Enrollment;
 use super::sessions::Session;
-use super::{on_pool, Store, StoreResult};
+use super::{on_pool, Store, StoreError, StoreResult};
+use crate::domain::places::{EnrollmentStatus, Scope};
 use crate::domain::schedule::Override;
+
+fn decode(message: String) -> StoreError {
+    StoreError::Database(sqlx::Error::Decode(message.into()))
+}
 
 /// The participant as email needs them: no situation, no notes.
 #[derive(Debug, Clone)]
@@ -103,10 +108,10 @@ impl Store {
                     participant_id: row.participant_id,
                     session_id: row.session_id,
                     structure_id: row.structure_id,
-                    scope: row.scope,
+                    scope: Scope::try_from(row.scope).map_err(decode)?,
                     from_key: row.from_key,
                     occurrence_key: row.occurrence_key,
-                    status: row.status,
+                    status: EnrollmentStatus::try_from(row.status).map_err(decode)?,
                     queue_seq: row.queue_seq,
                     created_by: row.created_by,
                     created_at: row.created_at,

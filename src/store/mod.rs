@@ -1,7 +1,7 @@
 //! Storage: one API over SQLite (the embedded default) and PostgreSQL (several instances).
 //!
-//! Each query is written once in portable SQL; [`on_pool!`] and [`transaction!`] expand
-//! it against the backend's own pool, so rows decode into native types (`Uuid`,
+//! Each query is written once in portable SQL; [`on_pool!`] and [`on_tx!`] run it on
+//! the backend's own pool or transaction, so rows decode into native types (`Uuid`,
 //! `DateTime<Utc>`, `bool`) on both. Only migrations differ per backend.
 
 pub mod attendance;
@@ -109,29 +109,48 @@ macro_rules! on_writer {
 }
 pub(crate) use on_writer;
 
-/// Runs `$body` in a write transaction bound to `$tx`, committed when the body succeeds
-/// and rolled back when it returns early. SQLite takes its write lock up front
-/// (`BEGIN IMMEDIATE`), so concurrent writers queue instead of failing on upgrade.
-macro_rules! transaction {
-    ($store:expr, |$tx:ident| $body:block) => {
-        match $store {
-            $crate::store::Store::Sqlite { pool, writer } => {
-                let _writing = writer.lock().await;
-                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                let output = $body;
-                $tx.commit().await?;
-                output
+/// One write transaction. Nothing it wrote is kept unless [`Tx::commit`] is called:
+/// dropping it (an error, an early return) rolls everything back. On SQLite it holds
+/// the process's writer lock and SQLite's write lock from the start (`BEGIN
+/// IMMEDIATE`), so concurrent writers queue instead of failing on upgrade.
+pub enum Tx {
+    Sqlite {
+        tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+        _writing: tokio::sync::OwnedMutexGuard<()>,
+    },
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// Runs `$body` with `$conn` bound to the transaction's connection.
+macro_rules! on_tx {
+    ($tx:expr, |$conn:ident| $body:expr) => {
+        match $tx {
+            $crate::store::Tx::Sqlite { tx, .. } => {
+                let $conn = &mut **tx;
+                $body
             }
-            $crate::store::Store::Postgres(pool) => {
-                let mut $tx = pool.begin().await?;
-                let output = $body;
-                $tx.commit().await?;
-                output
+            $crate::store::Tx::Postgres(tx) => {
+                let $conn = &mut **tx;
+                $body
             }
         }
     };
 }
-pub(crate) use transaction;
+pub(crate) use on_tx;
+
+impl Tx {
+    pub async fn commit(self) -> StoreResult<()> {
+        match self {
+            Self::Sqlite { tx, _writing } => tx.commit().await?,
+            Self::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Self::Postgres(_))
+    }
+}
 
 impl Store {
     /// Connects, creating the SQLite file and its folder when needed.
@@ -175,6 +194,24 @@ impl Store {
             pool,
             writer: Arc::default(),
         })
+    }
+
+    /// Opens a write transaction; see [`Tx`].
+    pub async fn write(&self) -> StoreResult<Tx> {
+        Ok(match self {
+            Self::Sqlite { pool, writer } => {
+                let writing = writer.clone().lock_owned().await;
+                Tx::Sqlite {
+                    tx: pool.begin_with("BEGIN IMMEDIATE").await?,
+                    _writing: writing,
+                }
+            }
+            Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    pub(crate) fn is_postgres(&self) -> bool {
+        matches!(self, Store::Postgres(_))
     }
 
     pub async fn migrate(&self) -> StoreResult<()> {

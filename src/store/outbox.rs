@@ -7,7 +7,7 @@
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
-use super::{on_pool, on_writer, transaction, Store, StoreError, StoreResult};
+use super::{on_pool, on_tx, on_writer, Store, StoreError, StoreResult};
 
 /// Who a message is for: the participant, or their social worker (a copy, a notice).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,23 +157,107 @@ impl Target<'_> {
     }
 }
 
-/// Writes a [`Notice`] inside the transaction `$tx`: raises the calendar sequence when
-/// asked, then inserts one outbox row per enrollment and audience.
-macro_rules! enqueue {
-    ($tx:ident, $is_postgres:expr, $notice:expr) => {{
-        let notice: &$crate::store::outbox::Notice<'_> = $notice;
-        let now = $crate::clock::now();
-        if notice.new_sequence {
-            $crate::store::outbox::bump_query(&notice.target)
-                .execute(&mut *$tx)
-                .await?;
-        }
-        $crate::store::outbox::enqueue_query($is_postgres, notice, now)
-            .execute(&mut *$tx)
-            .await?;
-    }};
+/// Reminders to write: occurrences starting in `($1, $2]` with a confirmed enrollment
+/// (`$filter` may narrow it) that has no reminder yet and no "I can't come".
+macro_rules! reminder_candidates_sql {
+    ($filter:literal) => {
+        concat!(
+            "SELECT e.id AS enrollment_id, e.participant_id, o.occurrence_key,
+                o.start_at, s.reminder_hours_before, p.email IS NOT NULL AS has_email,
+                p.notify_referrer
+             FROM occurrences o
+             JOIN sessions s ON s.id = o.session_id
+             JOIN enrollments e ON e.session_id = o.session_id AND e.status = 'confirmed'
+               AND ((e.scope = 'series' AND e.from_key <= o.occurrence_key)
+                 OR (e.scope = 'occurrence' AND e.occurrence_key = o.occurrence_key))
+             JOIN participants p ON p.id = e.participant_id AND p.erased_at IS NULL
+             WHERE o.listed AND o.start_at > $1 AND o.start_at <= $2 ",
+            $filter,
+            " AND o.status <> 'cancelled' AND s.status = 'published'
+               AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.enrollment_id = e.id
+                   AND x.kind = 'reminder' AND x.occurrence_key = o.occurrence_key)
+               AND NOT EXISTS (SELECT 1 FROM rsvps r WHERE r.enrollment_id = e.id
+                   AND r.occurrence_key = o.occurrence_key AND r.answer = 'not_coming')
+             ORDER BY o.start_at"
+        )
+    };
 }
-pub(crate) use enqueue;
+
+impl super::Tx {
+    /// [`Store::reminder_candidates`] for one enrollment, inside the transaction.
+    pub async fn reminder_candidates_of(
+        &mut self,
+        enrollment_id: Uuid,
+        now: DateTime<Utc>,
+        reach: Duration,
+    ) -> StoreResult<Vec<ReminderCandidate>> {
+        Ok(on_tx!(self, |conn| {
+            sqlx::query_as::<_, ReminderCandidate>(reminder_candidates_sql!("AND e.id = $3"))
+                .bind(now)
+                .bind(now + reach)
+                .bind(enrollment_id)
+                .fetch_all(&mut *conn)
+                .await?
+        }))
+    }
+
+    /// Writes reminders, each due at its own time; one already written is left alone.
+    pub async fn enqueue_reminders(
+        &mut self,
+        due: &[(ReminderCandidate, Audience, DateTime<Utc>)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let written = on_tx!(self, |conn| {
+            let mut written = 0;
+            for chunk in due.chunks(400) {
+                let mut insert = sqlx::QueryBuilder::new(
+                    "INSERT INTO outbox (id, dedupe_key, kind, audience, enrollment_id,
+                        participant_id, occurrence_key, status, available_at, attempts,
+                        created_at, updated_at) ",
+                );
+                insert.push_values(chunk, |mut row, (candidate, audience, at)| {
+                    row.push_bind(Uuid::new_v4())
+                        .push_bind(format!(
+                            "reminder:{}:{}:{}",
+                            candidate.enrollment_id.simple(),
+                            candidate.occurrence_key,
+                            audience.as_str()
+                        ))
+                        .push_bind("reminder")
+                        .push_bind(audience.as_str())
+                        .push_bind(candidate.enrollment_id)
+                        .push_bind(candidate.participant_id)
+                        .push_bind(candidate.occurrence_key.clone())
+                        .push_bind("pending")
+                        .push_bind(*at)
+                        .push_bind(0)
+                        .push_bind(now)
+                        .push_bind(now);
+                });
+                insert.push(" ON CONFLICT (dedupe_key) DO NOTHING");
+                written += insert.build().execute(&mut *conn).await?.rows_affected();
+            }
+            written
+        });
+        Ok(written)
+    }
+
+    /// Writes a [`Notice`]: raises the calendar sequence when asked, then inserts one
+    /// outbox row per enrollment and audience.
+    pub async fn enqueue(&mut self, notice: &Notice<'_>) -> StoreResult<()> {
+        let now = crate::clock::now();
+        let is_postgres = self.is_postgres();
+        on_tx!(self, |conn| {
+            if notice.new_sequence {
+                bump_query(&notice.target).execute(&mut *conn).await?;
+            }
+            enqueue_query(is_postgres, notice, now)
+                .execute(&mut *conn)
+                .await?;
+        });
+        Ok(())
+    }
+}
 
 pub(crate) fn bump_query<'q, DB>(
     target: &Target<'q>,
@@ -325,24 +409,13 @@ macro_rules! claim_sql {
 
 /// Queues, for the social worker, the practical details of a message that could not be
 /// delivered to their participant.
-macro_rules! tell_referrer_of_failure {
-    ($tx:ident, $message_id:expr, $now:expr) => {
-        sqlx::query(
-            "INSERT INTO outbox (id, dedupe_key, kind, audience, enrollment_id, participant_id,
-                occurrence_key, detail, status, available_at, attempts, created_at, updated_at)
-             SELECT $2, CAST($3 AS TEXT), 'delivery_failed', 'referrer', enrollment_id,
-                participant_id, occurrence_key, kind, 'pending', $4, 0, $4, $4
-             FROM outbox WHERE id = $1
-             ON CONFLICT (dedupe_key) DO NOTHING",
-        )
-        .bind($message_id)
-        .bind(Uuid::new_v4())
-        .bind(format!("delivery_failed:{}", $message_id.simple()))
-        .bind($now)
-        .execute(&mut *$tx)
-        .await?
-    };
-}
+const TELL_REFERRER_OF_FAILURE: &str =
+    "INSERT INTO outbox (id, dedupe_key, kind, audience, enrollment_id, participant_id,
+        occurrence_key, detail, status, available_at, attempts, created_at, updated_at)
+     SELECT $2, CAST($3 AS TEXT), 'delivery_failed', 'referrer', enrollment_id,
+        participant_id, occurrence_key, kind, 'pending', $4, 0, $4, $4
+     FROM outbox WHERE id = $1
+     ON CONFLICT (dedupe_key) DO NOTHING";
 
 impl Store {
     /// Claims up to `limit` due messages for `lease`: pending ones whose time has come,
@@ -393,7 +466,8 @@ impl Store {
                 _ => None,
             })
             .collect();
-        transaction!(self, |tx| {
+        let mut tx = self.write().await?;
+        on_tx!(&mut tx, |tx| {
             // The common case, one statement per few hundred messages. A delivery is
             // recorded on the message itself (status, time, attempt number); only
             // failures and skips get a row of their own in `outbox_attempts`.
@@ -468,11 +542,17 @@ impl Store {
                     && claim.message.audience == Audience::Participant.as_str()
                     && claim.message.kind != "delivery_failed"
                 {
-                    tell_referrer_of_failure!(tx, claim.message.id, now);
+                    sqlx::query(TELL_REFERRER_OF_FAILURE)
+                        .bind(claim.message.id)
+                        .bind(Uuid::new_v4())
+                        .bind(format!("delivery_failed:{}", claim.message.id.simple()))
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
                 }
             }
         });
-        Ok(())
+        tx.commit().await
     }
 
     /// Hands claimed messages back (the worker is stopping before it tried them).
@@ -480,7 +560,8 @@ impl Store {
         if claims.is_empty() {
             return Ok(());
         }
-        transaction!(self, |tx| {
+        let mut tx = self.write().await?;
+        on_tx!(&mut tx, |tx| {
             for claim in claims {
                 sqlx::query(
                     "UPDATE outbox SET status = 'pending', lease_until = NULL, claim_token = NULL
@@ -492,7 +573,7 @@ impl Store {
                 .await?;
             }
         });
-        Ok(())
+        tx.commit().await
     }
 
     /// Messages by status, newest first, one page at a time (`before`: a `seq`).
@@ -556,7 +637,8 @@ impl Store {
 
     /// Puts a dead message back in the queue, attempts counted from zero again.
     pub async fn retry_message(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
-        Ok(transaction!(self, |tx| {
+        let mut tx = self.write().await?;
+        let retried = on_tx!(&mut tx, |tx| {
             sqlx::query(
                 "UPDATE outbox SET status = 'pending', available_at = $2, attempts = 0,
                     updated_at = $2
@@ -568,7 +650,9 @@ impl Store {
             .await?
             .rows_affected()
                 == 1
-        }))
+        });
+        tx.commit().await?;
+        Ok(retried)
     }
 
     /// Occurrences starting in `(now, now + reach]` with a confirmed enrollment that has
@@ -579,27 +663,11 @@ impl Store {
         reach: Duration,
     ) -> StoreResult<Vec<ReminderCandidate>> {
         Ok(on_pool!(self, |pool| {
-            sqlx::query_as::<_, ReminderCandidate>(
-                "SELECT e.id AS enrollment_id, e.participant_id, o.occurrence_key, o.start_at,
-                    s.reminder_hours_before, p.email IS NOT NULL AS has_email, p.notify_referrer
-                 FROM occurrences o
-                 JOIN sessions s ON s.id = o.session_id
-                 JOIN enrollments e ON e.session_id = o.session_id AND e.status = 'confirmed'
-                   AND ((e.scope = 'series' AND e.from_key <= o.occurrence_key)
-                     OR (e.scope = 'occurrence' AND e.occurrence_key = o.occurrence_key))
-                 JOIN participants p ON p.id = e.participant_id AND p.erased_at IS NULL
-                 WHERE o.listed AND o.start_at > $1 AND o.start_at <= $2
-                   AND o.status <> 'cancelled' AND s.status = 'published'
-                   AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.enrollment_id = e.id
-                       AND x.kind = 'reminder' AND x.occurrence_key = o.occurrence_key)
-                   AND NOT EXISTS (SELECT 1 FROM rsvps r WHERE r.enrollment_id = e.id
-                       AND r.occurrence_key = o.occurrence_key AND r.answer = 'not_coming')
-                 ORDER BY o.start_at",
-            )
-            .bind(now)
-            .bind(now + reach)
-            .fetch_all(pool)
-            .await?
+            sqlx::query_as::<_, ReminderCandidate>(reminder_candidates_sql!(""))
+                .bind(now)
+                .bind(now + reach)
+                .fetch_all(pool)
+                .await?
         }))
     }
 
@@ -609,40 +677,11 @@ impl Store {
         due: &[(ReminderCandidate, Audience, DateTime<Utc>)],
         now: DateTime<Utc>,
     ) -> StoreResult<u64> {
-        Ok(transaction!(self, |tx| {
-            let mut written = 0;
-            for chunk in due.chunks(400) {
-                let mut insert = sqlx::QueryBuilder::new(
-                    "INSERT INTO outbox (id, dedupe_key, kind, audience, enrollment_id,
-                        participant_id, occurrence_key, status, available_at, attempts,
-                        created_at, updated_at) ",
-                );
-                insert.push_values(chunk, |mut row, (candidate, audience, at)| {
-                    row.push_bind(Uuid::new_v4())
-                        .push_bind(format!(
-                            "reminder:{}:{}:{}",
-                            candidate.enrollment_id.simple(),
-                            candidate.occurrence_key,
-                            audience.as_str()
-                        ))
-                        .push_bind("reminder")
-                        .push_bind(audience.as_str())
-                        .push_bind(candidate.enrollment_id)
-                        .push_bind(candidate.participant_id)
-                        .push_bind(candidate.occurrence_key.clone())
-                        .push_bind("pending")
-                        .push_bind(*at)
-                        .push_bind(0)
-                        .push_bind(now)
-                        .push_bind(now);
-                });
-                insert.push(" ON CONFLICT (dedupe_key) DO NOTHING");
-                written += insert.build().execute(&mut *tx).await?.rows_affected();
-            }
-            written
-        }))
+        let mut tx = self.write().await?;
+        let written = tx.enqueue_reminders(due, now).await?;
+        tx.commit().await?;
+        Ok(written)
     }
-
     /// Messages not yet delivered, by status (for health and tests).
     pub async fn outbox_counts(&self) -> StoreResult<Vec<(String, i64)>> {
         Ok(on_pool!(self, |pool| {

@@ -3,9 +3,8 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::enrollments::release_and_promote;
 use super::{
-    conflict_on_unique, on_pool, on_writer, touched, transaction, Store, StoreError, StoreResult,
+    conflict_on_unique, on_pool, on_tx, on_writer, touched, Store, StoreError, StoreResult, Tx,
 };
 use crate::domain::participants::ERASED_NAME;
 
@@ -148,14 +147,14 @@ impl Store {
             .await?
         }))
     }
+}
 
-    /// Erases a participant's personal data in one transaction: names replaced, contact
-    /// details, notes and birth year cleared; their active enrollments cancelled, the
-    /// places freed and offered to waitlists. Situation and structure stay, without
-    /// identity, so counts never change. Returns the sessions whose places changed.
-    pub async fn erase_participant(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<Vec<Uuid>> {
-        let is_postgres = matches!(self, Store::Postgres(_));
-        Ok(transaction!(self, |tx| {
+impl Tx {
+    /// Replaces a participant's identity and clears their contact details, notes and
+    /// birth year, and drops their undelivered messages. Situation and structure stay,
+    /// without identity, so counts never change. Not found if already erased.
+    pub async fn erase_participant(&mut self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
+        on_tx!(self, |conn| {
             let erased = sqlx::query(
                 "UPDATE participants SET first_name = $2, last_name = $2, search_name = '',
                     email = NULL, phone = NULL, notes = NULL, birth_year = NULL,
@@ -165,19 +164,10 @@ impl Store {
             .bind(id)
             .bind(ERASED_NAME)
             .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?
             .rows_affected();
-            if erased == 0 {
-                return Err(StoreError::NotFound);
-            }
-            let active = sqlx::query_as::<_, (Uuid, Uuid)>(
-                "SELECT id, session_id FROM enrollments
-                 WHERE participant_id = $1 AND status <> 'cancelled' ORDER BY session_id",
-            )
-            .bind(id)
-            .fetch_all(&mut *tx)
-            .await?;
+            touched(erased)?;
             // Nothing more is sent about a person who asked to be forgotten.
             sqlx::query(
                 "UPDATE outbox SET status = 'skipped', last_error = 'participant erased',
@@ -186,14 +176,27 @@ impl Store {
             )
             .bind(id)
             .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
-            let mut sessions = Vec::new();
-            for (enrollment_id, session_id) in active {
-                release_and_promote!(tx, is_postgres, session_id, enrollment_id, now);
-                sessions.push(session_id);
-            }
-            sessions
+        });
+        Ok(())
+    }
+
+    /// Whether the participant was erased. On PostgreSQL it locks their row until the
+    /// transaction ends, so an erasure running meanwhile either comes first (and is
+    /// seen) or waits and then finds what this transaction wrote.
+    pub async fn participant_erased(&mut self, id: Uuid) -> StoreResult<bool> {
+        let sql = if self.is_postgres() {
+            "SELECT erased_at IS NOT NULL FROM participants WHERE id = $1 FOR UPDATE"
+        } else {
+            "SELECT erased_at IS NOT NULL FROM participants WHERE id = $1"
+        };
+        Ok(on_tx!(self, |conn| {
+            sqlx::query_scalar::<_, bool>(sql)
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?
+                .unwrap_or(true)
         }))
     }
 }

@@ -7,20 +7,9 @@ use chrono::{DateTime, Utc};
 use rand::RngCore;
 use uuid::Uuid;
 
-use super::enrollments::{lock_session, promote_waitlist};
-use super::{on_pool, on_writer, transaction, Store, StoreError, StoreResult};
+use super::{on_pool, on_tx, on_writer, Store, StoreError, StoreResult, Tx};
 use crate::domain::rsvp::Answer;
 use crate::domain::schedule::OccurrenceKey;
-
-/// What became of an answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RsvpOutcome {
-    Recorded,
-    /// "I'm coming" after "I can't come", and the freed place went to someone else.
-    NoPlaceLeft,
-    /// The enrollment no longer holds a place in that occurrence.
-    NotEnrolled,
-}
 
 fn new_feed_token() -> String {
     let mut bytes = [0u8; 32];
@@ -45,97 +34,6 @@ impl Store {
             .bind(key.to_string())
             .fetch_all(pool)
             .await?
-        }))
-    }
-
-    /// Records an answer. "I can't come" frees the place in that occurrence and offers
-    /// it to the waitlist; "I'm coming" after it takes the place back if still free.
-    pub async fn record_rsvp(
-        &self,
-        enrollment_id: Uuid,
-        key: OccurrenceKey,
-        answer: Answer,
-        now: DateTime<Utc>,
-    ) -> StoreResult<RsvpOutcome> {
-        let is_postgres = self.is_postgres();
-        let key_text = key.to_string();
-        Ok(transaction!(self, |tx| {
-            let Some(session_id) =
-                sqlx::query_scalar::<_, Uuid>("SELECT session_id FROM enrollments WHERE id = $1")
-                    .bind(enrollment_id)
-                    .fetch_optional(&mut *tx)
-                    .await?
-            else {
-                return Err(StoreError::NotFound);
-            };
-            lock_session!(tx, is_postgres, session_id);
-            let holds_place = sqlx::query_scalar::<_, i64>(
-                "SELECT COUNT(*) FROM enrollments
-                 WHERE id = $1 AND status = 'confirmed'
-                   AND ((scope = 'series' AND from_key <= $2)
-                     OR (scope = 'occurrence' AND occurrence_key = $2))",
-            )
-            .bind(enrollment_id)
-            .bind(&key_text)
-            .fetch_one(&mut *tx)
-            .await?
-                == 1;
-            if !holds_place {
-                return Ok(RsvpOutcome::NotEnrolled);
-            }
-            let before = sqlx::query_scalar::<_, String>(
-                "SELECT answer FROM rsvps WHERE enrollment_id = $1 AND occurrence_key = $2",
-            )
-            .bind(enrollment_id)
-            .bind(&key_text)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let declined_before = before.as_deref() == Some(Answer::NotComing.as_str());
-            let shift = match (answer, declined_before) {
-                (Answer::NotComing, false) => -1,
-                (Answer::Coming, true) => {
-                    let free = sqlx::query_scalar::<_, i64>(
-                        "SELECT COUNT(*) FROM occurrences
-                         WHERE session_id = $1 AND occurrence_key = $2 AND taken < capacity",
-                    )
-                    .bind(session_id)
-                    .bind(&key_text)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    if free == 0 {
-                        return Ok(RsvpOutcome::NoPlaceLeft);
-                    }
-                    1
-                }
-                _ => 0,
-            };
-            sqlx::query(
-                "INSERT INTO rsvps (enrollment_id, occurrence_key, answer, answered_at)
-                 VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (enrollment_id, occurrence_key)
-                 DO UPDATE SET answer = excluded.answer, answered_at = excluded.answered_at",
-            )
-            .bind(enrollment_id)
-            .bind(&key_text)
-            .bind(answer.as_str())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            if shift != 0 {
-                sqlx::query(
-                    "UPDATE occurrences SET taken = taken + $3
-                     WHERE session_id = $1 AND occurrence_key = $2",
-                )
-                .bind(session_id)
-                .bind(&key_text)
-                .bind(shift)
-                .execute(&mut *tx)
-                .await?;
-            }
-            if shift < 0 {
-                promote_waitlist!(tx, is_postgres, session_id, now);
-            }
-            RsvpOutcome::Recorded
         }))
     }
 
@@ -211,5 +109,96 @@ impl Store {
             .fetch_all(pool)
             .await?
         }))
+    }
+}
+
+impl Tx {
+    /// The session of an enrollment.
+    pub async fn session_of_enrollment(&mut self, enrollment_id: Uuid) -> StoreResult<Uuid> {
+        on_tx!(self, |conn| {
+            sqlx::query_scalar::<_, Uuid>("SELECT session_id FROM enrollments WHERE id = $1")
+                .bind(enrollment_id)
+                .fetch_optional(&mut *conn)
+                .await?
+                .ok_or(StoreError::NotFound)
+        })
+    }
+
+    /// Whether a confirmed enrollment covers the occurrence.
+    pub async fn holds_place(
+        &mut self,
+        enrollment_id: Uuid,
+        key: OccurrenceKey,
+    ) -> StoreResult<bool> {
+        Ok(on_tx!(self, |conn| {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM enrollments
+                 WHERE id = $1 AND status = 'confirmed'
+                   AND ((scope = 'series' AND from_key <= $2)
+                     OR (scope = 'occurrence' AND occurrence_key = $2))",
+            )
+            .bind(enrollment_id)
+            .bind(key.to_string())
+            .fetch_one(&mut *conn)
+            .await?
+                == 1
+        }))
+    }
+
+    /// The answer given for one occurrence, if any.
+    pub async fn rsvp(
+        &mut self,
+        enrollment_id: Uuid,
+        key: OccurrenceKey,
+    ) -> StoreResult<Option<Answer>> {
+        let stored = on_tx!(self, |conn| {
+            sqlx::query_scalar::<_, String>(
+                "SELECT answer FROM rsvps WHERE enrollment_id = $1 AND occurrence_key = $2",
+            )
+            .bind(enrollment_id)
+            .bind(key.to_string())
+            .fetch_optional(&mut *conn)
+            .await?
+        });
+        Ok(stored.and_then(|a| Answer::parse(&a)))
+    }
+
+    /// Whether the stored occurrence has a place left.
+    pub async fn place_left(&mut self, session_id: Uuid, key: OccurrenceKey) -> StoreResult<bool> {
+        Ok(on_tx!(self, |conn| {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM occurrences
+                 WHERE session_id = $1 AND occurrence_key = $2 AND taken < capacity",
+            )
+            .bind(session_id)
+            .bind(key.to_string())
+            .fetch_one(&mut *conn)
+            .await?
+                == 1
+        }))
+    }
+
+    pub async fn save_rsvp(
+        &mut self,
+        enrollment_id: Uuid,
+        key: OccurrenceKey,
+        answer: Answer,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        on_tx!(self, |conn| {
+            sqlx::query(
+                "INSERT INTO rsvps (enrollment_id, occurrence_key, answer, answered_at)
+                 VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (enrollment_id, occurrence_key)
+                 DO UPDATE SET answer = excluded.answer, answered_at = excluded.answered_at",
+            )
+            .bind(enrollment_id)
+            .bind(key.to_string())
+            .bind(answer.as_str())
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        });
+        Ok(())
     }
 }

@@ -6,22 +6,9 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use uuid::Uuid;
 
-use super::outbox::{enqueue, Notice, Target};
-use super::{from_json, on_pool, to_json, transaction, Store, StoreError, StoreResult};
+use super::{from_json, on_pool, on_tx, to_json, Store, StoreError, StoreResult, Tx};
 use crate::domain::schedule::{OccurrenceKey, Override};
 use crate::domain::validate::search_key;
-
-/// What becomes of an enrollment whose occurrence key a session change removed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Rekey {
-    /// It starts at (or is for) this occurrence now.
-    Move {
-        enrollment_id: Uuid,
-        key: OccurrenceKey,
-    },
-    /// Its occurrence is gone: cancelled, and told so.
-    Cancel(Uuid),
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session {
@@ -171,45 +158,45 @@ pub struct ListedOccurrence {
 
 const CHANGED_MEANWHILE: &str = "the session changed meanwhile; read it again and retry";
 
-/// Rewrites the materialised occurrences of `$plan.session` inside transaction `$tx`.
-macro_rules! write_occurrences {
-    ($tx:ident, $plan:expr) => {{
-        let plan = $plan;
+impl Tx {
+    /// Rewrites the stored occurrences of `plan.session` and recounts their places.
+    pub async fn write_occurrences(&mut self, plan: &Materialization<'_>) -> StoreResult<()> {
         let session = plan.session;
-        sqlx::query("DELETE FROM occurrences WHERE session_id = $1")
-            .bind(session.id)
-            .execute(&mut *$tx)
-            .await?;
         let listed = session.status == "published";
         let city_key = search_key(plan.club_city);
-        // 10 binds a row keeps a chunk far below SQLite's limit of bound variables.
-        for chunk in plan.occurrences.chunks(500) {
-            let mut insert = sqlx::QueryBuilder::new(
-                "INSERT INTO occurrences (session_id, occurrence_key, start_at, end_at, status,
-                    capacity, club_id, sport, city_key, listed) ",
-            );
-            insert.push_values(chunk, |mut row, occurrence| {
-                row.push_bind(session.id)
-                    .push_bind(occurrence.key.to_string())
-                    .push_bind(occurrence.start)
-                    .push_bind(occurrence.end)
-                    .push_bind(occurrence.status)
-                    .push_bind(occurrence.capacity)
-                    .push_bind(session.club_id)
-                    .push_bind(session.sport.clone())
-                    .push_bind(city_key.clone())
-                    .push_bind(listed);
-            });
-            insert.build().execute(&mut *$tx).await?;
-        }
-        $crate::store::enrollments::recount_taken!($tx, session.id);
-    }};
-}
+        on_tx!(&mut *self, |conn| {
+            sqlx::query("DELETE FROM occurrences WHERE session_id = $1")
+                .bind(session.id)
+                .execute(&mut *conn)
+                .await?;
+            // 10 binds a row keeps a chunk far below SQLite's limit of bound variables.
+            for chunk in plan.occurrences.chunks(500) {
+                let mut insert = sqlx::QueryBuilder::new(
+                    "INSERT INTO occurrences (session_id, occurrence_key, start_at, end_at, status,
+                        capacity, club_id, sport, city_key, listed) ",
+                );
+                insert.push_values(chunk, |mut row, occurrence| {
+                    row.push_bind(session.id)
+                        .push_bind(occurrence.key.to_string())
+                        .push_bind(occurrence.start)
+                        .push_bind(occurrence.end)
+                        .push_bind(occurrence.status)
+                        .push_bind(occurrence.capacity)
+                        .push_bind(session.club_id)
+                        .push_bind(session.sport.clone())
+                        .push_bind(city_key.clone())
+                        .push_bind(listed);
+                });
+                insert.build().execute(&mut *conn).await?;
+            }
+        });
+        self.recount_places(session.id).await
+    }
 
-impl Store {
-    pub async fn insert_session(&self, plan: &Materialization<'_>) -> StoreResult<()> {
+    /// Stores a new session and its occurrences.
+    pub async fn insert_session(&mut self, plan: &Materialization<'_>) -> StoreResult<()> {
         let s = plan.session;
-        transaction!(self, |tx| {
+        on_tx!(&mut *self, |conn| {
             sqlx::query(
                 "INSERT INTO sessions (id, club_id, title, sport, description, level, location,
                     timezone, start_local, duration_minutes, rrule, exdates, capacity, status,
@@ -241,29 +228,18 @@ impl Store {
             .bind(s.materialized_until)
             .bind(s.created_at)
             .bind(s.updated_at)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
-            write_occurrences!(tx, plan);
         });
-        Ok(())
+        self.write_occurrences(plan).await
     }
 
-    /// Writes every field of the session (whose `sequence` must be one more than the
-    /// stored one: a concurrent change makes this a conflict), forgets the overrides listed in
-    /// `dropped_overrides` and rewrites its materialised occurrences.
-    /// With `calendars_change`, every confirmed enrollment's calendar gets an update.
-    /// `rekeyed` follows enrollments whose occurrence keys the change moved.
-    pub async fn update_session(
-        &self,
-        plan: &Materialization<'_>,
-        dropped_overrides: &[OccurrenceKey],
-        calendars_change: bool,
-        rekeyed: &[Rekey],
-    ) -> StoreResult<()> {
+    /// Writes every field of the session, whose `sequence` must be one more than the
+    /// stored one (a concurrent change makes this a conflict), and its occurrences.
+    pub async fn update_session(&mut self, plan: &Materialization<'_>) -> StoreResult<()> {
         let s = plan.session;
-        let is_postgres = self.is_postgres();
-        transaction!(self, |tx| {
-            let changed = sqlx::query(
+        let changed = on_tx!(&mut *self, |conn| {
+            sqlx::query(
                 "UPDATE sessions SET title = $2, sport = $3, description = $4, level = $5,
                     location = $6, timezone = $7, start_local = $8, duration_minutes = $9,
                     rrule = $10, exdates = $11, capacity = $12, status = $13, what_to_bring = $14,
@@ -292,78 +268,47 @@ impl Store {
             .bind(s.sequence)
             .bind(s.materialized_until)
             .bind(s.updated_at)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?
-            .rows_affected();
-            if changed == 0 {
-                return Err(StoreError::Conflict(CHANGED_MEANWHILE.into()));
-            }
-            for key in dropped_overrides {
+            .rows_affected()
+        });
+        if changed == 0 {
+            return Err(StoreError::Conflict(CHANGED_MEANWHILE.into()));
+        }
+        self.write_occurrences(plan).await
+    }
+
+    /// Forgets the overrides of occurrences a changed rule no longer produces.
+    pub async fn drop_overrides(
+        &mut self,
+        session_id: Uuid,
+        keys: &[OccurrenceKey],
+    ) -> StoreResult<()> {
+        for key in keys {
+            on_tx!(&mut *self, |conn| {
                 sqlx::query(
                     "DELETE FROM occurrence_overrides WHERE session_id = $1 AND occurrence_key = $2",
                 )
-                .bind(s.id)
+                .bind(session_id)
                 .bind(key.to_string())
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await?;
-            }
-            for rekey in rekeyed {
-                if let Rekey::Move { enrollment_id, key } = rekey {
-                    sqlx::query(
-                        "UPDATE enrollments SET from_key = $2,
-                            occurrence_key = CASE WHEN scope = 'occurrence' THEN $2 END
-                         WHERE id = $1 AND status <> 'cancelled'",
-                    )
-                    .bind(enrollment_id)
-                    .bind(key.to_string())
-                    .execute(&mut *tx)
-                    .await?;
-                }
-            }
-            write_occurrences!(tx, plan);
-            for rekey in rekeyed {
-                if let Rekey::Cancel(enrollment_id) = rekey {
-                    crate::store::enrollments::release_and_promote!(
-                        tx,
-                        is_postgres,
-                        s.id,
-                        *enrollment_id,
-                        s.updated_at
-                    );
-                }
-            }
-            if calendars_change {
-                let mut update =
-                    Notice::new("update", Target::Session(s.id, "confirmed"), s.updated_at);
-                update.new_sequence = true;
-                update.detail = Some("session_changed");
-                enqueue!(tx, is_postgres, &update);
-            }
-        });
+            });
+        }
         Ok(())
     }
 
-    /// Saves (or, with `None`, forgets) one override, raises the session's sequence and
-    /// rewrites its materialised occurrences.
-    /// The enrollments covering the occurrence get a calendar update saying `detail`.
+    /// Saves (or, with `None`, forgets) one override, raises the session's sequence
+    /// (a concurrent change makes this a conflict) and rewrites its occurrences.
     pub async fn save_override(
-        &self,
+        &mut self,
         plan: &Materialization<'_>,
         key: OccurrenceKey,
         change: Option<&Override>,
-        detail: &str,
     ) -> StoreResult<()> {
         let s = plan.session;
-        let is_postgres = self.is_postgres();
-        let key_text = key.to_string();
-        transaction!(self, |tx| {
-            sqlx::query(
-                "DELETE FROM occurrence_overrides WHERE session_id = $1 AND occurrence_key = $2",
-            )
-            .bind(s.id)
-            .bind(key.to_string())
-            .execute(&mut *tx)
-            .await?;
+        self.drop_overrides(s.id, &[key]).await?;
+        let changed = on_tx!(&mut *self, |conn| {
             if let Some(change) = change {
                 sqlx::query(
                     "INSERT INTO occurrence_overrides (session_id, occurrence_key, cancelled,
@@ -377,10 +322,10 @@ impl Store {
                 .bind(change.duration_minutes)
                 .bind(change.capacity)
                 .bind(s.updated_at)
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await?;
             }
-            let changed = sqlx::query(
+            sqlx::query(
                 "UPDATE sessions SET sequence = $2, materialized_until = $3, updated_at = $4
                  WHERE id = $1 AND sequence = $2 - 1",
             )
@@ -388,43 +333,41 @@ impl Store {
             .bind(s.sequence)
             .bind(s.materialized_until)
             .bind(s.updated_at)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?
-            .rows_affected();
-            if changed == 0 {
-                return Err(StoreError::Conflict(CHANGED_MEANWHILE.into()));
-            }
-            write_occurrences!(tx, plan);
-            let mut update = Notice::new("update", Target::Covering(s.id, &key_text), s.updated_at);
-            update.new_sequence = true;
-            update.occurrence_key = Some(&key_text);
-            update.detail = Some(detail);
-            enqueue!(tx, is_postgres, &update);
+            .rows_affected()
         });
-        Ok(())
+        if changed == 0 {
+            return Err(StoreError::Conflict(CHANGED_MEANWHILE.into()));
+        }
+        self.write_occurrences(plan).await
     }
+}
 
+impl Store {
     /// Replaces the session's materialised occurrences, unless the session changed since
     /// it was read (then whoever changed it already wrote fresh ones). Returns whether it
     /// wrote.
     pub async fn refresh_occurrences(&self, plan: &Materialization<'_>) -> StoreResult<bool> {
         let s = plan.session;
-        Ok(transaction!(self, |tx| {
-            let unchanged = sqlx::query(
+        let mut tx = self.write().await?;
+        let unchanged = on_tx!(&mut tx, |conn| {
+            sqlx::query(
                 "UPDATE sessions SET materialized_until = $2 WHERE id = $1 AND sequence = $3",
             )
             .bind(s.id)
             .bind(s.materialized_until)
             .bind(s.sequence)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?
             .rows_affected()
-                == 1;
-            if unchanged {
-                write_occurrences!(tx, plan);
-            }
-            unchanged
-        }))
+                == 1
+        });
+        if unchanged {
+            tx.write_occurrences(plan).await?;
+            tx.commit().await?;
+        }
+        Ok(unchanged)
     }
 
     pub async fn session(&self, id: Uuid) -> StoreResult<Session> {

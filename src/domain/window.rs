@@ -3,8 +3,8 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 
-use super::error::ApiError;
-use crate::domain::schedule::resolve_local;
+use super::schedule::resolve_local;
+use super::FieldError;
 
 /// Longest window a listing may ask for.
 pub const MAX_WINDOW_DAYS: i64 = 366;
@@ -24,7 +24,7 @@ pub fn parse(
     to: Option<&str>,
     tz: Tz,
     now: DateTime<Utc>,
-) -> Result<Window, ApiError> {
+) -> Result<Window, FieldError> {
     let from = match from {
         Some(text) => instant("from", text, tz, false)?,
         None => now,
@@ -34,10 +34,10 @@ pub fn parse(
         None => from + Duration::days(DEFAULT_WINDOW_DAYS),
     };
     if to <= from {
-        return Err(ApiError::invalid("to", "must be after from"));
+        return Err(FieldError::new("to", "must be after from"));
     }
     if to - from > Duration::days(MAX_WINDOW_DAYS) {
-        return Err(ApiError::invalid(
+        return Err(FieldError::new(
             "to",
             format!("the window from `from` to `to` may span at most {MAX_WINDOW_DAYS} days"),
         ));
@@ -50,7 +50,7 @@ pub fn instant(
     text: &str,
     tz: Tz,
     end_of_day: bool,
-) -> Result<DateTime<Utc>, ApiError> {
+) -> Result<DateTime<Utc>, FieldError> {
     let text = text.trim();
     if let Ok(at) = DateTime::parse_from_rfc3339(text) {
         return Ok(at.with_timezone(&Utc));
@@ -63,7 +63,7 @@ pub fn instant(
         };
         return Ok(resolve_local(tz, day.and_time(chrono::NaiveTime::MIN)));
     }
-    Err(ApiError::invalid(
+    Err(FieldError::new(
         field,
         format!("{text:?} is neither a date (2026-03-01) nor an RFC 3339 time (2026-03-01T18:30:00+01:00)"),
     ))
