@@ -815,3 +815,112 @@ async fn another_structure_cannot_see_or_cancel_enrollments() {
         "confirmed"
     );
 }
+
+#[tokio::test]
+async fn a_place_opens_365_days_ahead_and_the_refusal_says_when() {
+    let w = world().await;
+    let app = &w.app;
+    let session = app.weekly_session(&w.club, &w.manager, json!({})).await;
+    let (_, next_key) = next_tuesday();
+    let amina = participant(app, &w.worker, "Amina", "Diallo").await.id();
+    // 60 weeks ahead: stored (548 days are), but not open yet.
+    let far = weeks_after(&next_key, 60);
+    let refused = app
+        .post(
+            "/api/v1/enrollments",
+            &w.worker,
+            json!({"participant_id": amina, "session_id": session, "occurrence_key": far}),
+        )
+        .await;
+    assert_problem(&refused, 422, Some("occurrence_key"));
+    let far_start = chrono::NaiveDateTime::parse_from_str(&far, "%Y%m%dT%H%M%SZ")
+        .unwrap()
+        .and_utc();
+    let opens = (far_start - Duration::days(365))
+        .with_timezone(&Paris)
+        .date_naive()
+        .to_string();
+    let detail = refused.body["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains(&opens), "{detail} names {opens}");
+    // A series from that far ahead is refused the same way, on `from`.
+    let from = far_start.with_timezone(&Paris).date_naive().to_string();
+    let series = app
+        .post(
+            "/api/v1/enrollments",
+            &w.worker,
+            json!({"participant_id": amina, "session_id": session, "from": from}),
+        )
+        .await;
+    assert_problem(&series, 422, Some("from"));
+    // 50 weeks ahead is open, and counted in the listing like any other place.
+    let near = weeks_after(&next_key, 50);
+    let ok = app
+        .post(
+            "/api/v1/enrollments",
+            &w.worker,
+            json!({"participant_id": amina, "session_id": session, "occurrence_key": near}),
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::CREATED, "{ok:?}");
+    assert_eq!(ok.body["status"], "confirmed");
+    let day = chrono::NaiveDateTime::parse_from_str(&near, "%Y%m%dT%H%M%SZ")
+        .unwrap()
+        .and_utc()
+        .with_timezone(&Paris)
+        .date_naive();
+    let listed = session_occurrences(app, &w.worker, &session, day).await;
+    let that = items(&listed)
+        .iter()
+        .find(|o| o["key"] == near.as_str())
+        .expect("the occurrence listed");
+    assert_eq!(that["places_left"], 5, "{that}");
+}
+
+#[tokio::test]
+async fn cancelling_the_occurrence_that_was_full_promotes_the_waitlist() {
+    let w = world().await;
+    let app = &w.app;
+    let session = app
+        .weekly_session(&w.club, &w.manager, json!({"capacity": 1}))
+        .await;
+    let (_, next_key) = next_tuesday();
+    let later = weeks_after(&next_key, 3);
+    let amina = participant(app, &w.worker, "Amina", "Diallo").await.id();
+    let jo = participant(app, &w.worker, "Jo", "Martin").await.id();
+    // Amina takes the one place of one occurrence; Jo's series needs it too: he waits.
+    let one = app
+        .post(
+            "/api/v1/enrollments",
+            &w.worker,
+            json!({"participant_id": amina, "session_id": session, "occurrence_key": later}),
+        )
+        .await;
+    assert_eq!(one.body["status"], "confirmed", "{one:?}");
+    let series = enrolled(app, &w.worker, &jo, &session).await;
+    assert_eq!(series.body["status"], "waitlisted", "{series:?}");
+    // The club cancels that occurrence: nothing stands in Jo's way any more.
+    let cancel = app
+        .patch(
+            &format!("/api/v1/sessions/{session}/occurrences/{later}"),
+            &w.manager,
+            json!({"status": "cancelled"}),
+        )
+        .await;
+    assert_eq!(cancel.status, StatusCode::OK, "{cancel:?}");
+    let jo_now = enrollment(app, &w.worker, &series.id()).await;
+    assert_eq!(jo_now["status"], "confirmed", "{jo_now}");
+    // Restoring it overbooks nobody new: Amina and Jo both hold it, over capacity 1,
+    // and a third person waits.
+    let restore = app
+        .patch(
+            &format!("/api/v1/sessions/{session}/occurrences/{later}"),
+            &w.manager,
+            json!({"status": "scheduled"}),
+        )
+        .await;
+    assert_eq!(restore.status, StatusCode::OK, "{restore:?}");
+    assert_eq!(restore.body["places_left"], 0, "{restore:?}");
+    let lea = participant(app, &w.worker, "Léa", "Petit").await.id();
+    let third = enrolled(app, &w.worker, &lea, &session).await;
+    assert_eq!(third.body["status"], "waitlisted", "{third:?}");
+}

@@ -242,7 +242,11 @@ async fn a_graceful_stop_finishes_or_hands_back_what_it_holds() {
     let started = std::time::Instant::now();
     // Wait until the worker holds it, then give the send time to begin.
     while store
-        .messages(Some("sending"), None, 10)
+        .messages(
+            Some(entourage_sport::domain::messages::Delivery::Sending),
+            None,
+            10,
+        )
         .await
         .unwrap()
         .is_empty()

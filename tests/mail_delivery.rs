@@ -1069,7 +1069,7 @@ async fn two_instances_on_postgresql_send_each_reminder_exactly_once() {
     let rows = store.messages(None, None, 10_000).await.expect("rows");
     let sent_rows: BTreeMap<uuid::Uuid, _> = rows
         .iter()
-        .filter(|m| m.status == "sent")
+        .filter(|m| m.status.as_str() == "sent")
         .map(|m| (m.id, m))
         .collect();
     let received = smtp.received();
@@ -1085,7 +1085,7 @@ async fn two_instances_on_postgresql_send_each_reminder_exactly_once() {
             .parse()
             .expect("a Message-ID from an outbox id");
         let row = sent_rows.get(&row_id).expect("a sent row");
-        if row.kind == "reminder" {
+        if row.kind.as_str() == "reminder" {
             let pair = (row.enrollment_id, row.occurrence_key.clone());
             assert!(reminders.insert(pair), "a reminder twice: {row:?}");
         }
@@ -1093,8 +1093,8 @@ async fn two_instances_on_postgresql_send_each_reminder_exactly_once() {
     assert!(reminders.len() >= 1_000, "{} reminders", reminders.len());
     let others: Vec<_> = rows
         .iter()
-        .filter(|m| m.status != "sent")
-        .map(|m| (m.kind.clone(), m.status.clone(), m.last_error.clone()))
+        .filter(|m| m.status.as_str() != "sent")
+        .map(|m| (m.kind, m.status, m.last_error.clone()))
         .collect();
     assert!(others.is_empty(), "{others:?}");
     eprintln!(

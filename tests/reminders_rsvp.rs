@@ -1193,3 +1193,21 @@ fn mail_preview_renders_every_message() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_reminder_already_due_is_written_with_the_enrollment() {
+    let w = world().await;
+    // Starts in 3 hours, reminders 24 hours ahead: due as soon as someone enrols.
+    let start = Utc::now() + Duration::hours(3);
+    let session = single_session(&w, start, 24, json!({})).await;
+    let amina = participant(&w, "Amina", Some("amina@example.net"), json!({})).await;
+    let enrollment = enrol(&w, &amina, &session, None).await;
+    assert_eq!(enrollment["status"], "confirmed", "{enrollment}");
+    let reminders = reminders_of(&w.app, id(&enrollment)).await;
+    assert_eq!(reminders.len(), 1, "{reminders:?}");
+    // Written by the enrollment's own transaction, not by a later scan.
+    assert_eq!(
+        reminders[0]["created_at"], enrollment["created_at"],
+        "{reminders:?}"
+    );
+}

@@ -2,26 +2,22 @@
 //! works offline from the roster fetched before), and social workers follow each
 //! participant's history.
 
-use std::collections::{HashMap, HashSet};
-
 use chrono::{DateTime, FixedOffset, Utc};
 use chrono_tz::Tz;
 use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
-use poem_openapi::{Enum, Object, OpenApi};
+use poem_openapi::{Object, OpenApi};
 use uuid::Uuid;
 
 use super::auth::Auth;
 use super::error::ApiError;
-use super::roster::{occurrence_of, roster_of, Roster};
+use super::roster::{roster_of, Roster};
 use super::{ApiTags, AppState};
-use crate::domain::attendance::{self, absence_streak, recording_open, Closed, Enrolled, Mark};
-use crate::domain::schedule::OccurrenceStatus;
+use crate::domain::attendance::{absence_streak, Mark};
+use crate::ops;
 use crate::ops::access::followed;
-use crate::ops::access::{existing_occurrence, managed_session};
-use crate::planning::schedule_of;
-use crate::store::attendance::{Candidate, SheetRecord};
+use crate::ops::attendance::{Sheet, SheetLine};
 
 /// The whole attendance of an occurrence; it replaces what was recorded before.
 #[derive(Object)]
@@ -40,25 +36,7 @@ pub struct AttendanceSheet {
 pub struct AttendanceEntry {
     pub participant_id: Option<Uuid>,
     pub code: Option<String>,
-    pub status: AttendanceStatus,
-}
-
-#[derive(Enum, Clone, Copy)]
-#[oai(rename_all = "snake_case")]
-pub enum AttendanceStatus {
-    Present,
-    Absent,
-    Excused,
-}
-
-impl From<AttendanceStatus> for Mark {
-    fn from(status: AttendanceStatus) -> Self {
-        match status {
-            AttendanceStatus::Present => Mark::Present,
-            AttendanceStatus::Absent => Mark::Absent,
-            AttendanceStatus::Excused => Mark::Excused,
-        }
-    }
+    pub status: Mark,
 }
 
 #[derive(Object)]
@@ -92,8 +70,7 @@ pub struct AttendanceRecord {
     pub sport: String,
     pub club_id: Uuid,
     pub club_name: String,
-    /// `present`, `absent` or `excused`.
-    pub status: String,
+    pub status: Mark,
     pub recorded_at: DateTime<Utc>,
 }
 
@@ -118,71 +95,34 @@ impl AttendanceApi {
         key: Path<String>,
         body: Json<AttendanceSheet>,
     ) -> Result<Json<Roster>, ApiError> {
-        let caller = &auth.0;
-        let session = managed_session(&state.store, caller, session_id.0).await?;
-        let schedule = schedule_of(&session)?;
-        let key = existing_occurrence(&schedule, &key.0)?;
-        let occurrence = occurrence_of(&state, &session, &schedule, key).await?;
-        if occurrence.status == OccurrenceStatus::Cancelled {
-            return Err(ApiError::Conflict(
-                "this occurrence was cancelled: there is no attendance to record".into(),
-            ));
-        }
-        let now = crate::clock::now();
-        recording_open(occurrence.start, now, caller.is_admin()).map_err(
-            |closed| match closed {
-                Closed::NotStarted => ApiError::Conflict(format!(
-                    "attendance opens when the occurrence starts ({})",
-                    occurrence.start.to_rfc3339()
-                )),
-                Closed::StaffOnly => ApiError::Forbidden(
-                    "attendance older than 30 days is corrected by programme staff only",
-                ),
-            },
-        )?;
-        let walk_ins = attendance::walk_ins(
-            &body
-                .walk_ins
-                .iter()
-                .map(|w| (w.situation.clone(), w.count))
-                .collect::<Vec<_>>(),
-        )?;
-        let candidates = state.store.attendance_candidates(session.id, key).await?;
-        let declined: HashSet<Uuid> = state
-            .store
-            .rsvps_for(session.id, key)
-            .await?
-            .into_iter()
-            .filter(|(_, answer)| answer == "not_coming")
-            .map(|(enrollment_id, _)| enrollment_id)
-            .collect();
-        let enrolled = enrolled_once(&candidates, &declined);
-        let said = resolve(&body.participants, &candidates)?;
-        let tz: Tz = schedule.timezone();
-        let sheet = SheetRecord {
-            session_id: session.id,
-            key,
-            club_id: session.club_id,
-            sport: session.sport.clone(),
-            start_at: occurrence.start,
-            local_date: occurrence
-                .start
-                .with_timezone(&tz)
-                .date_naive()
-                .format("%Y-%m-%d")
-                .to_string(),
-            lines: attendance::sheet(&enrolled, &said),
-            people: candidates
-                .iter()
-                .map(|c| (c.participant_id, (c.structure_id, c.situation.clone())))
+        let b = body.0;
+        let sheet = Sheet {
+            lines: b
+                .participants
+                .into_iter()
+                .map(|p| SheetLine {
+                    participant_id: p.participant_id,
+                    code: p.code,
+                    mark: p.status,
+                })
                 .collect(),
-            walk_ins,
-            recorded_by: caller.user_id,
-            now,
+            walk_ins: b
+                .walk_ins
+                .into_iter()
+                .map(|w| (w.situation, w.count))
+                .collect(),
         };
-        state.store.record_attendance(&sheet).await?;
+        let recorded =
+            ops::attendance::record_attendance(&state.store, &auth.0, session_id.0, &key.0, sheet)
+                .await?;
         Ok(Json(
-            roster_of(&state, &session, &schedule, &occurrence).await?,
+            roster_of(
+                &state,
+                &recorded.session,
+                &recorded.schedule,
+                &recorded.occurrence,
+            )
+            .await?,
         ))
     }
 
@@ -201,7 +141,7 @@ impl AttendanceApi {
     ) -> Result<Json<AttendanceHistory>, ApiError> {
         let participant = followed(&state.store, &auth.0, participant_id.0).await?;
         let rows = state.store.attendance_history(participant.id).await?;
-        let marks: Vec<Mark> = rows.iter().filter_map(|r| Mark::parse(&r.status)).collect();
+        let marks: Vec<Mark> = rows.iter().map(|r| r.status).collect();
         let count = |mark: Mark| marks.iter().filter(|m| **m == mark).count() as i32;
         Ok(Json(AttendanceHistory {
             participant_id: participant.id,
@@ -228,76 +168,4 @@ impl AttendanceApi {
                 .collect(),
         }))
     }
-}
-
-/// One enrollment per participant: the one that covers the occurrence, confirmed before
-/// waitlisted; else their latest in the session.
-fn enrolled_once(candidates: &[Candidate], declined: &HashSet<Uuid>) -> Vec<Enrolled> {
-    let rank = |c: &Candidate| match (c.covers, c.status.as_str()) {
-        (true, "confirmed") => 3,
-        (true, "waitlisted") => 2,
-        _ => 1,
-    };
-    let mut best: HashMap<Uuid, &Candidate> = HashMap::new();
-    for c in candidates {
-        let better = best
-            .get(&c.participant_id)
-            .is_none_or(|b| rank(c) >= rank(b));
-        if better {
-            best.insert(c.participant_id, c);
-        }
-    }
-    best.into_values()
-        .map(|c| Enrolled {
-            participant_id: c.participant_id,
-            enrollment_id: c.enrollment_id,
-            confirmed: rank(c) == 3,
-            declined: declined.contains(&c.enrollment_id),
-        })
-        .collect()
-}
-
-/// The participants a sheet names, each enrolled in the session and named once.
-fn resolve(
-    entries: &[AttendanceEntry],
-    candidates: &[Candidate],
-) -> Result<Vec<(Uuid, Mark)>, ApiError> {
-    let by_id: HashSet<Uuid> = candidates.iter().map(|c| c.participant_id).collect();
-    let by_code: HashMap<String, Uuid> = candidates
-        .iter()
-        .map(|c| (c.code.to_uppercase(), c.participant_id))
-        .collect();
-    let mut seen: HashMap<Uuid, usize> = HashMap::new();
-    let mut said = Vec::with_capacity(entries.len());
-    for (i, entry) in entries.iter().enumerate() {
-        let not_enrolled = |field: &str| {
-            ApiError::invalid(
-                format!("participants[{i}].{field}"),
-                "no participant enrolled in this session has it; count walk-ins in walk_ins",
-            )
-        };
-        let participant_id = match (entry.participant_id, entry.code.as_deref()) {
-            (Some(id), None) => by_id
-                .contains(&id)
-                .then_some(id)
-                .ok_or_else(|| not_enrolled("participant_id"))?,
-            (None, Some(code)) => *by_code
-                .get(&code.trim().to_uppercase())
-                .ok_or_else(|| not_enrolled("code"))?,
-            _ => {
-                return Err(ApiError::invalid(
-                    format!("participants[{i}]"),
-                    "name the participant by participant_id or by code (one of the two)",
-                ))
-            }
-        };
-        if let Some(first) = seen.insert(participant_id, i) {
-            return Err(ApiError::invalid(
-                format!("participants[{i}]"),
-                format!("this participant is already listed at participants[{first}]"),
-            ));
-        }
-        said.push((participant_id, entry.status.into()));
-    }
-    Ok(said)
 }

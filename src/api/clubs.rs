@@ -3,35 +3,16 @@ use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::MaybeUndefined;
-use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use super::auth::Auth;
 use super::error::{ApiError, OrNotFound};
 use super::{pagination, ApiTags, AppState};
+use crate::domain::clubs::PartnershipStatus;
 use crate::domain::validate::{email, optional_text, required_text, search_key};
 use crate::domain::FieldError;
 use crate::store::clubs::{Club, ClubFilter};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum PartnershipStatus {
-    Prospect,
-    Active,
-    Paused,
-    Ended,
-}
-
-impl PartnershipStatus {
-    fn as_str(&self) -> &'static str {
-        match self {
-            Self::Prospect => "prospect",
-            Self::Active => "active",
-            Self::Paused => "paused",
-            Self::Ended => "ended",
-        }
-    }
-}
 
 /// Where the club stands with the programme.
 #[derive(Object, Clone)]
@@ -63,8 +44,7 @@ pub struct ClubView {
 
 #[derive(Object)]
 pub struct PartnershipView {
-    /// `prospect`, `active`, `paused` or `ended`.
-    pub status: String,
+    pub status: PartnershipStatus,
     pub since: Option<NaiveDate>,
     pub until: Option<NaiveDate>,
     pub notes: Option<String>,
@@ -179,7 +159,7 @@ impl ClubsApi {
                 body.accessibility_notes.as_deref(),
                 2000,
             )?,
-            partnership_status: String::new(),
+            partnership_status: PartnershipStatus::Prospect,
             partnership_since: None,
             partnership_until: None,
             partnership_notes: None,
@@ -338,7 +318,7 @@ fn with_partnership(mut club: Club, partnership: &Partnership) -> Result<Club, F
             ));
         }
     }
-    club.partnership_status = partnership.status.as_str().to_owned();
+    club.partnership_status = partnership.status;
     club.partnership_since = partnership.since;
     club.partnership_until = partnership.until;
     club.partnership_notes =

@@ -36,8 +36,7 @@ pub struct OccurrenceView {
     pub start: DateTime<FixedOffset>,
     pub end: DateTime<FixedOffset>,
     pub timezone: String,
-    /// `scheduled`, `moved` or `cancelled`.
-    pub status: String,
+    pub status: OccurrenceStatus,
     pub capacity: i32,
     pub places_left: i32,
 }
@@ -65,7 +64,7 @@ impl OccurrenceView {
             start: local(occurrence.start, tz),
             end: local(occurrence.end, tz),
             timezone: session.timezone.clone(),
-            status: occurrence.status.as_str().to_owned(),
+            status: occurrence.status,
             capacity: occurrence.capacity,
             places_left: places_left(occurrence.status, occurrence.capacity, taken),
         }
@@ -73,7 +72,7 @@ impl OccurrenceView {
 
     fn listed(row: ListedOccurrence) -> Self {
         let tz: Tz = row.timezone.parse().unwrap_or(SEARCH_TIMEZONE);
-        let status = OccurrenceStatus::parse(&row.status).unwrap_or(OccurrenceStatus::Scheduled);
+        let status = row.status;
         Self {
             key: row.occurrence_key,
             session_id: row.session_id,
@@ -88,7 +87,7 @@ impl OccurrenceView {
             start: local(row.start_at, tz),
             end: local(row.end_at, tz),
             timezone: row.timezone,
-            status: row.status,
+            status,
             capacity: row.capacity,
             places_left: places_left(status, row.capacity, row.taken),
         }

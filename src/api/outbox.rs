@@ -12,18 +12,15 @@ use uuid::Uuid;
 use super::auth::Auth;
 use super::error::{ApiError, OrNotFound};
 use super::{ApiTags, AppState};
-use crate::store::outbox::{Attempt, OutboxMessage};
-
-const STATUSES: [&str; 5] = ["pending", "sending", "sent", "dead", "skipped"];
+use crate::store::outbox::{Attempt, Audience, Delivery, MessageKind, OutboxMessage};
 
 #[derive(Object)]
 pub struct OutboxItem {
     pub id: Uuid,
-    /// invitation, update, cancellation, waitlisted, promotion, reminder, delivery_failed.
-    pub kind: String,
-    /// `participant`, or `referrer` for the social worker.
-    pub audience: String,
-    pub status: String,
+    pub kind: MessageKind,
+    /// The participant, or their social worker (`referrer`).
+    pub audience: Audience,
+    pub status: Delivery,
     pub enrollment_id: Option<Uuid>,
     pub occurrence_key: Option<String>,
     /// The address it went to, masked (`a***@example.org`).
@@ -76,7 +73,7 @@ fn delivery_attempts(message: &OutboxMessage, attempts: &[Attempt]) -> Vec<Deliv
             error: a.error.clone(),
         })
         .collect();
-    if let (Some(at), "sent") = (message.sent_at, message.status.as_str()) {
+    if let (Some(at), Delivery::Sent) = (message.sent_at, message.status) {
         log.push(DeliveryAttempt {
             attempt: log.last().map_or(1, |a| a.attempt + 1),
             at,
@@ -122,15 +119,18 @@ impl OutboxApi {
         limit: Query<Option<i64>>,
     ) -> Result<Json<OutboxPage>, ApiError> {
         auth.require_admin()?;
-        let status = status.0.filter(|s| !s.is_empty());
-        if let Some(s) = &status {
-            if !STATUSES.contains(&s.as_str()) {
-                return Err(ApiError::invalid(
-                    "status",
-                    "must be one of pending, sending, sent, dead, skipped",
-                ));
-            }
-        }
+        let status = status
+            .0
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                Delivery::try_from(s).map_err(|_| {
+                    ApiError::invalid(
+                        "status",
+                        "must be one of pending, sending, sent, dead, skipped",
+                    )
+                })
+            })
+            .transpose()?;
         let before = match before.0.filter(|b| !b.is_empty()) {
             Some(b) => Some(
                 b.parse::<i64>()
@@ -142,10 +142,7 @@ impl OutboxApi {
         if !(1..=500).contains(&limit) {
             return Err(ApiError::invalid("limit", "must be between 1 and 500"));
         }
-        let messages = state
-            .store
-            .messages(status.as_deref(), before, limit)
-            .await?;
+        let messages = state.store.messages(status, before, limit).await?;
         let ids: Vec<Uuid> = messages.iter().map(|m| m.id).collect();
         let attempts = state.store.attempts(&ids).await?;
         let next_cursor = (messages.len() as i64 == limit)
@@ -175,7 +172,7 @@ impl OutboxApi {
             .message(message_id.0)
             .await
             .or_not_found("message")?;
-        if message.status != "dead" {
+        if message.status != Delivery::Dead {
             return Err(ApiError::Conflict(format!(
                 "only a dead message can be retried; this one is {}",
                 message.status

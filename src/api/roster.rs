@@ -7,7 +7,9 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 use uuid::Uuid;
 
+use crate::domain::attendance::Mark;
 use crate::domain::places::{EnrollmentStatus, Scope};
+use crate::domain::rsvp::Answer;
 
 use super::auth::Auth;
 use super::error::ApiError;
@@ -25,8 +27,7 @@ pub struct Roster {
     pub key: String,
     pub session_id: Uuid,
     pub start: DateTime<FixedOffset>,
-    /// `scheduled`, `moved` or `cancelled`.
-    pub status: String,
+    pub status: crate::domain::schedule::OccurrenceStatus,
     pub capacity: i32,
     pub confirmed: i32,
     /// More confirmed than places (after a capacity was lowered): nobody was dropped.
@@ -59,11 +60,11 @@ pub struct RosterLine {
     pub status: EnrollmentStatus,
     /// `series` or `occurrence`.
     pub scope: Scope,
-    /// Their answer to the reminder: `coming`, `not_coming`, or none yet.
-    pub rsvp: Option<String>,
-    /// `present`, `absent` or `excused` as recorded; before anything is recorded,
-    /// `excused` for someone who said they could not come.
-    pub attendance: Option<String>,
+    /// Their answer to the reminder, if any.
+    pub rsvp: Option<Answer>,
+    /// As recorded; before anything is recorded, `excused` for someone who said they
+    /// could not come.
+    pub attendance: Option<Mark>,
 }
 
 pub struct RosterApi;
@@ -118,15 +119,14 @@ pub async fn roster_of(
 ) -> Result<Roster, ApiError> {
     let key = occurrence.key;
     let entries = state.store.roster(session.id, key).await?;
-    let answers: HashMap<Uuid, String> = state
+    let answers: HashMap<Uuid, Answer> = state
         .store
         .rsvps_for(session.id, key)
         .await?
         .into_iter()
         .collect();
     let recorded = state.store.recorded_sheet(session.id, key).await?;
-    let declined =
-        |enrollment_id: &Uuid| answers.get(enrollment_id).map(String::as_str) == Some("not_coming");
+    let declined = |enrollment_id: &Uuid| answers.get(enrollment_id) == Some(&Answer::NotComing);
     // Who said they can't come does not hold a place this time.
     let confirmed = entries
         .iter()
@@ -137,8 +137,8 @@ pub async fn roster_of(
         .map(|e| {
             let (first_name, last_name_initial) = roster_name(&e.first_name, &e.last_name);
             let attendance = match &recorded {
-                Some(sheet) => sheet.marks.get(&e.participant_id).cloned(),
-                None => declined(&e.enrollment_id).then(|| "excused".to_owned()),
+                Some(sheet) => sheet.marks.get(&e.participant_id).copied(),
+                None => declined(&e.enrollment_id).then_some(Mark::Excused),
             };
             RosterLine {
                 enrollment_id: e.enrollment_id,
@@ -148,7 +148,7 @@ pub async fn roster_of(
                 code: e.code,
                 status: e.status,
                 scope: e.scope,
-                rsvp: answers.get(&e.enrollment_id).cloned(),
+                rsvp: answers.get(&e.enrollment_id).copied(),
                 attendance,
             }
         })
@@ -173,7 +173,7 @@ pub async fn roster_of(
             .start
             .with_timezone(&schedule.timezone())
             .fixed_offset(),
-        status: occurrence.status.as_str().to_owned(),
+        status: occurrence.status,
         capacity: occurrence.capacity,
         confirmed,
         overbooked: confirmed > occurrence.capacity,

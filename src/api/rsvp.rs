@@ -54,7 +54,8 @@ async fn context(state: &AppState, token: &str, now: DateTime<Utc>) -> Result<Co
         .iter()
         .find(|o| o.key == rsvp.occurrence);
     let occurrence = facts.place.schedule.apply(rsvp.occurrence, 1, change);
-    if facts.place.session.status == "cancelled" || occurrence.status == OccurrenceStatus::Cancelled
+    if facts.place.session.status == crate::domain::schedule::SessionStatus::Cancelled
+        || occurrence.status == OccurrenceStatus::Cancelled
     {
         return Err(Refusal {
             status: StatusCode::GONE,

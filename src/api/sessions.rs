@@ -12,7 +12,7 @@ use super::auth::Auth;
 use super::error::{ApiError, OrNotFound};
 use super::occurrences::{OccurrenceList, OccurrenceView};
 use super::{ApiTags, AppState};
-use crate::domain::schedule::OccurrenceKey;
+use crate::domain::schedule::{OccurrenceKey, SessionStatus};
 use crate::domain::window;
 use crate::ops::sessions::{
     OccurrenceAction, OccurrenceChange, Publication, Saved, SessionChanges, SessionFields,
@@ -43,8 +43,7 @@ pub struct SessionView {
     pub exdates: Vec<NaiveDateTime>,
     /// Places for programme participants in each occurrence.
     pub capacity: i32,
-    /// `draft`, `published` or `cancelled`.
-    pub status: String,
+    pub status: SessionStatus,
     pub what_to_bring: Option<String>,
     pub coach_name: Option<String>,
     pub reminder_hours_before: i32,

@@ -2,6 +2,8 @@
 
 use uuid::Uuid;
 
+use super::schedule::SessionStatus;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     Admin,
@@ -51,8 +53,8 @@ impl Caller {
 
     /// Whether this caller may see a session of `club_id` in `status`: published ones are
     /// visible to every role, drafts and cancelled ones only to whoever manages the club.
-    pub fn sees_session(&self, club_id: Uuid, status: &str) -> bool {
-        status == "published" || self.manages_club(club_id)
+    pub fn sees_session(&self, club_id: Uuid, status: SessionStatus) -> bool {
+        status == SessionStatus::Published || self.manages_club(club_id)
     }
 }
 
@@ -82,8 +84,8 @@ mod tests {
     fn drafts_are_seen_by_their_club_only() {
         let club = Uuid::new_v4();
         let worker = caller(Role::SocialWorker, None);
-        assert!(worker.sees_session(club, "published"));
-        assert!(!worker.sees_session(club, "draft"));
-        assert!(caller(Role::ClubManager, Some(club)).sees_session(club, "draft"));
+        assert!(worker.sees_session(club, SessionStatus::Published));
+        assert!(!worker.sees_session(club, SessionStatus::Draft));
+        assert!(caller(Role::ClubManager, Some(club)).sees_session(club, SessionStatus::Draft));
     }
 }

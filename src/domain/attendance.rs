@@ -19,11 +19,21 @@ pub const ALERT_STREAK: usize = 2;
 /// The situation of a walk-in nobody asked about.
 pub const UNKNOWN_SITUATION: &str = "unknown";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// What happened to a participant at an occurrence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
 pub enum Mark {
     Present,
     Absent,
+    /// Absent, having said ahead they could not come (or excused by the club).
     Excused,
+}
+
+impl TryFrom<String> for Mark {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        Self::parse(&text).ok_or_else(|| format!("unknown attendance mark {text:?}"))
+    }
 }
 
 impl Mark {

@@ -3,7 +3,9 @@
 pub mod access;
 pub mod attendance;
 pub mod calendar;
+pub mod clubs;
 pub mod invite;
+pub mod messages;
 pub mod participants;
 pub mod places;
 pub mod presence;

@@ -13,9 +13,12 @@ use super::schedule::OccurrenceKey;
 
 type HmacSha256 = Hmac<Sha256>;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A participant's answer for one occurrence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
 pub enum Answer {
     Coming,
+    /// "I can't come": their place goes to someone else that time.
     NotComing,
 }
 

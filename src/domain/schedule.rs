@@ -64,11 +64,54 @@ impl FromStr for OccurrenceKey {
 }
 
 /// Whether an occurrence happens as planned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
 pub enum OccurrenceStatus {
     Scheduled,
+    /// Takes place at another time (or for another length) than the rule says.
     Moved,
     Cancelled,
+}
+
+impl TryFrom<String> for OccurrenceStatus {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        Self::parse(&text).ok_or_else(|| format!("unknown occurrence status {text:?}"))
+    }
+}
+
+/// Where a session stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum SessionStatus {
+    /// Visible to its club only.
+    Draft,
+    /// Listed, open for enrollment.
+    Published,
+    /// Over for good: its enrollments are cancelled.
+    Cancelled,
+}
+
+impl SessionStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Published => "published",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl TryFrom<String> for SessionStatus {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        match text.as_str() {
+            "draft" => Ok(Self::Draft),
+            "published" => Ok(Self::Published),
+            "cancelled" => Ok(Self::Cancelled),
+            other => Err(format!("unknown session status {other:?}")),
+        }
+    }
 }
 
 impl OccurrenceStatus {

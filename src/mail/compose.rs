@@ -207,19 +207,13 @@ impl Mailer {
         declined: &HashSet<(Uuid, String)>,
         now: DateTime<Utc>,
     ) -> Result<Composed, ComposeError> {
-        let Some(kind) = MessageKind::parse(&row.kind) else {
-            return Ok(Composed::Skip(format!("unknown kind {}", row.kind)));
-        };
+        let kind = row.kind;
         let Some(facts) = facts else {
             return Ok(Composed::Skip(
                 "participant erased or enrollment gone".into(),
             ));
         };
-        let audience = if row.audience == Audience::Referrer.as_str() {
-            Audience::Referrer
-        } else {
-            Audience::Participant
-        };
+        let audience = row.audience;
         let recipient = match audience {
             Audience::Participant => match &facts.participant.email {
                 Some(email) => Mailbox::new(
@@ -512,7 +506,7 @@ fn reminder_due(
     else {
         return skip("no occurrence");
     };
-    if facts.place.session.status != "published" {
+    if facts.place.session.status != crate::domain::schedule::SessionStatus::Published {
         return skip("session not published");
     }
     if facts.enrollment.status != crate::domain::places::EnrollmentStatus::Confirmed {

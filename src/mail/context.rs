@@ -8,51 +8,7 @@ use serde::Serialize;
 
 use super::written_time::{weekday_recurrence, written};
 
-/// The kinds of message the service sends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MessageKind {
-    Invitation,
-    Update,
-    Cancellation,
-    Waitlisted,
-    Promotion,
-    Reminder,
-    DeliveryFailed,
-    /// To the social worker: two unexcused absences in a row.
-    AbsenceAlert,
-}
-
-impl MessageKind {
-    pub const ALL: [MessageKind; 8] = [
-        MessageKind::Invitation,
-        MessageKind::Update,
-        MessageKind::Cancellation,
-        MessageKind::Waitlisted,
-        MessageKind::Promotion,
-        MessageKind::Reminder,
-        MessageKind::DeliveryFailed,
-        MessageKind::AbsenceAlert,
-    ];
-
-    /// The snake_case name, also the template file stem ("delivery_failed").
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            MessageKind::Invitation => "invitation",
-            MessageKind::Update => "update",
-            MessageKind::Cancellation => "cancellation",
-            MessageKind::Waitlisted => "waitlisted",
-            MessageKind::Promotion => "promotion",
-            MessageKind::Reminder => "reminder",
-            MessageKind::DeliveryFailed => "delivery_failed",
-            MessageKind::AbsenceAlert => "absence_alert",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-}
+pub use crate::domain::messages::MessageKind;
 
 /// Language of a message. Serialised as "fr" / "en".
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]

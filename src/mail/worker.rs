@@ -16,7 +16,7 @@ use super::compose::{ComposeError, Composed, Facts};
 use super::transport::SMTP_CONNECTIONS;
 use super::Mailer;
 use crate::config::JobTiming;
-use crate::store::outbox::{Audience, Claim, Outcome};
+use crate::store::outbox::{Audience, Claim, MessageKind, Outcome};
 use crate::store::Store;
 
 /// Messages claimed at once: a few per connection keeps every connection busy.
@@ -141,7 +141,7 @@ async fn read_batch(
         .map_err(|e| e.to_string())?;
     let reminders: Vec<(Uuid, String)> = claims
         .iter()
-        .filter(|c| c.message.kind == "reminder")
+        .filter(|c| c.message.kind == MessageKind::Reminder)
         .filter_map(|c| Some((c.message.enrollment_id?, c.message.occurrence_key.clone()?)))
         .collect();
     let declined = store
@@ -152,7 +152,7 @@ async fn read_batch(
         .iter()
         .filter_map(|c| {
             let f = facts.get(&c.message.enrollment_id?)?;
-            if c.message.audience == Audience::Referrer.as_str() {
+            if c.message.audience == Audience::Referrer {
                 Some(f.referrer.email.to_lowercase())
             } else {
                 f.participant.email.as_ref().map(|e| e.to_lowercase())
@@ -244,7 +244,7 @@ async fn deliver(
                     continue;
                 }
                 let outcome = attempt(&store, &mailer, &timing, &claim, &batch, &permits).await;
-                results.push((claim, Some(outcome)));
+                results.push((claim, outcome));
             }
             results
         });
@@ -274,7 +274,7 @@ async fn attempt(
     claim: &Claim,
     batch: &Batch,
     connections: &Semaphore,
-) -> Outcome {
+) -> Option<Outcome> {
     let message = &claim.message;
     let now = crate::clock::now();
     let facts = message.enrollment_id.and_then(|id| batch.facts.get(&id));
@@ -283,36 +283,51 @@ async fn attempt(
         .await
     {
         Ok(composed) => composed,
-        Err(ComposeError::Build(error)) => return Outcome::Dead { error },
-        Err(error) => return failed(timing, claim, error.to_string(), false, now),
+        Err(ComposeError::Build(error)) => return Some(Outcome::Dead { error }),
+        Err(error) => return Some(failed(timing, claim, error.to_string(), false, now)),
     };
     let (recipient, email) = match composed {
         Composed::Ready { recipient, message } => (recipient, message),
         Composed::Skip(reason) => {
             tracing::info!(id = %message.id, kind = %message.kind, %reason, "email not needed");
-            return Outcome::Skipped { reason };
+            return Some(Outcome::Skipped { reason });
         }
-        Composed::NotBefore(until) => return Outcome::Deferred { until },
+        Composed::NotBefore(until) => return Some(Outcome::Deferred { until }),
     };
     if let Some(until) = over_hourly_limit(mailer, batch, &recipient, now) {
         tracing::info!(id = %message.id, kind = %message.kind, "email delayed: hourly limit");
-        return Outcome::Deferred { until };
+        return Some(Outcome::Deferred { until });
     }
     // Composing runs beside the sends; only the send itself waits for a connection.
     let sent = {
         let _connection = connections.acquire().await;
+        // Past its lease, another worker may claim the message again: starting the
+        // send this late could deliver it twice. Hand it back instead.
+        if lease_running_out(claim, timing, crate::clock::now()) {
+            uncount(batch, &recipient);
+            return None;
+        }
         mailer.transport.send(*email).await
     };
     match sent {
         Ok(()) => {
             tracing::info!(id = %message.id, kind = %message.kind, attempt = message.attempts + 1, "email sent");
-            Outcome::Sent { recipient }
+            Some(Outcome::Sent { recipient })
         }
         Err(error) => {
             uncount(batch, &recipient);
-            failed(timing, claim, error.message, error.permanent, now)
+            Some(failed(timing, claim, error.message, error.permanent, now))
         }
     }
+}
+
+/// Whether less than a third of the claim's lease is left: too little to start a send.
+fn lease_running_out(claim: &Claim, timing: &JobTiming, now: DateTime<Utc>) -> bool {
+    let lease = Duration::from_std(timing.lease).unwrap_or(Duration::minutes(5));
+    claim
+        .message
+        .lease_until
+        .is_some_and(|until| now + lease / 3 >= until)
 }
 
 /// When the recipient already had their share this hour: until when to wait. Otherwise

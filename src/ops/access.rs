@@ -58,7 +58,7 @@ pub async fn visible_enrollment(store: &Store, caller: &Caller, id: Uuid) -> OpR
 /// The session if the caller may see it; not found otherwise, so drafts stay unknown.
 pub async fn visible_session(store: &Store, caller: &Caller, id: Uuid) -> OpResult<Session> {
     let session = found(store.session(id).await, "session")?;
-    if caller.sees_session(session.club_id, &session.status) {
+    if caller.sees_session(session.club_id, session.status) {
         Ok(session)
     } else {
         Err(OpError::NotFound("session"))

@@ -14,11 +14,11 @@ use crate::domain::access::Caller;
 use crate::domain::places::{
     occurrence_open, series_start, within_reach, EnrollmentStatus, PlaceRange, Scope,
 };
-use crate::domain::schedule::OccurrenceKey;
+use crate::domain::schedule::{OccurrenceKey, SessionStatus};
 use crate::domain::window;
 use crate::planning::schedule_of;
 use crate::store::enrollments::{Idempotency, NewEnrollment, Placed};
-use crate::store::outbox::{Notice, Target};
+use crate::store::outbox::{MessageKind, Notice, Target};
 use crate::store::{Store, StoreError, Tx};
 
 /// What a social worker asks for.
@@ -60,7 +60,7 @@ pub async fn enrol(
         })?;
     let session = found(store.session(request.session_id).await, "session")
         .map_err(|_| OpError::invalid("session_id", "no session has this id"))?;
-    if session.status != "published" {
+    if session.status != SessionStatus::Published {
         return Err(OpError::invalid(
             "session_id",
             "only published sessions take enrollments",
@@ -173,12 +173,12 @@ pub async fn place(tx: &mut Tx, new: &NewEnrollment) -> Result<Placed, StoreErro
     let target = Target::Enrollment(new.id);
     let waitlist_position = if status == EnrollmentStatus::Confirmed {
         tx.recount_places(new.session_id).await?;
-        tx.enqueue(&Notice::new("invitation", target, new.now))
+        tx.enqueue(&Notice::new(MessageKind::Invitation, target, new.now))
             .await?;
         reminders::write_due(tx, &[new.id], new.now).await?;
         None
     } else {
-        let mut waiting = Notice::new("waitlisted", target, new.now);
+        let mut waiting = Notice::new(MessageKind::Waitlisted, target, new.now);
         waiting.dedupe = Some("waitlisted");
         tx.enqueue(&waiting).await?;
         Some(tx.waitlist_position(&enrollment).await?)

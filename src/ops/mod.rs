@@ -56,6 +56,7 @@ impl From<StoreError> for OpError {
 }
 
 pub mod access;
+pub mod attendance;
 pub mod enrollments;
 pub mod participants;
 pub mod places;

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::domain::places::{EnrollmentStatus, PlaceRange, Scope};
-use crate::store::outbox::{Notice, Target};
+use crate::store::outbox::{MessageKind, Notice, Target};
 use crate::store::{StoreResult, Tx};
 
 /// Confirms, in queue order, every waitlisted enrollment of the session that now fits,
@@ -38,10 +38,11 @@ pub async fn promote_waitlist(
             .await?;
         tx.recount_places(session_id).await?;
         let target = Target::Enrollment(waiting.id);
-        let mut promotion = Notice::new("promotion", target, now);
+        let mut promotion = Notice::new(MessageKind::Promotion, target, now);
         promotion.dedupe = Some("promoted");
         tx.enqueue(&promotion).await?;
-        tx.enqueue(&Notice::new("invitation", target, now)).await?;
+        tx.enqueue(&Notice::new(MessageKind::Invitation, target, now))
+            .await?;
         promoted.push(waiting.id);
     }
     if !promoted.is_empty() {
@@ -63,7 +64,11 @@ pub async fn release(
     if !was.is_active() {
         return Ok(false);
     }
-    let mut cancellation = Notice::new("cancellation", Target::Enrollment(enrollment_id), now);
+    let mut cancellation = Notice::new(
+        MessageKind::Cancellation,
+        Target::Enrollment(enrollment_id),
+        now,
+    );
     cancellation.new_sequence = true;
     cancellation.detail = Some("enrollment_cancelled");
     cancellation.ical_method = (was == EnrollmentStatus::Confirmed).then_some("CANCEL");

@@ -12,13 +12,13 @@ use crate::domain::access::Caller;
 use crate::domain::places::{EnrollmentStatus, Scope};
 use crate::domain::schedule::{
     check_capacity, check_duration, check_start_within_reach, Occurrence, OccurrenceKey, Override,
-    Schedule,
+    Schedule, SessionStatus,
 };
 use crate::domain::validate::{optional_text, required_text, search_key};
 use crate::domain::FieldError;
 use crate::planning::{calendar_fields_differ, schedule_of, search_rows};
 use crate::store::clubs::Club;
-use crate::store::outbox::{Notice, Target};
+use crate::store::outbox::{MessageKind, Notice, Target};
 use crate::store::sessions::{Materialization, Session};
 use crate::store::{Store, StoreResult, Tx};
 
@@ -32,11 +32,11 @@ pub enum Publication {
     Published,
 }
 
-impl Publication {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Draft => "draft",
-            Self::Published => "published",
+impl From<Publication> for SessionStatus {
+    fn from(publication: Publication) -> Self {
+        match publication {
+            Publication::Draft => Self::Draft,
+            Publication::Published => Self::Published,
         }
     }
 }
@@ -164,7 +164,7 @@ pub async fn update_session(
     changes: SessionChanges,
 ) -> OpResult<Saved> {
     let current = access::managed_session(store, caller, id).await?;
-    if current.status == "cancelled" {
+    if current.status == SessionStatus::Cancelled {
         return Err(OpError::Conflict(
             "this session is cancelled and can no longer change".into(),
         ));
@@ -197,7 +197,11 @@ pub async fn update_session(
     tx.drop_overrides(session.id, &dropped).await?;
     rekey_enrollments(&mut tx, session.id, &old_schedule, &schedule, now).await?;
     if calendars_change {
-        let mut update = Notice::new("update", Target::Session(session.id, "confirmed"), now);
+        let mut update = Notice::new(
+            MessageKind::Update,
+            Target::Session(session.id, "confirmed"),
+            now,
+        );
         update.new_sequence = true;
         update.detail = Some("session_changed");
         tx.enqueue(&update).await?;
@@ -257,8 +261,8 @@ pub async fn cancel_session(store: &Store, caller: &Caller, id: Uuid) -> OpResul
     let now = crate::clock::now();
     let mut tx = store.write().await?;
     tx.lock_session(session.id).await?;
-    if session.status != "cancelled" {
-        session.status = "cancelled".into();
+    if session.status != SessionStatus::Cancelled {
+        session.status = SessionStatus::Cancelled;
         session.sequence += 1;
         session.updated_at = now;
         let schedule = schedule_of(&session)?;
@@ -291,7 +295,7 @@ pub async fn change_occurrence(
     change: OccurrenceChange,
 ) -> OpResult<ChangedOccurrence> {
     let mut session = access::managed_session(store, caller, session_id).await?;
-    if session.status == "cancelled" {
+    if session.status == SessionStatus::Cancelled {
         return Err(OpError::Conflict(
             "this session is cancelled and can no longer change".into(),
         ));
@@ -322,7 +326,11 @@ pub async fn change_occurrence(
         changed.as_ref(),
     )
     .await?;
-    let mut update = Notice::new("update", Target::Covering(session.id, &key_text), now);
+    let mut update = Notice::new(
+        MessageKind::Update,
+        Target::Covering(session.id, &key_text),
+        now,
+    );
     update.new_sequence = true;
     update.occurrence_key = Some(&key_text);
     update.detail = Some(&detail);
@@ -376,11 +384,7 @@ fn new_session(
             .map(|d| d.trunc_subsecs(0))
             .collect(),
         capacity: fields.capacity,
-        status: fields
-            .status
-            .unwrap_or(Publication::Published)
-            .as_str()
-            .to_owned(),
+        status: fields.status.unwrap_or(Publication::Published).into(),
         what_to_bring: optional_text("what_to_bring", fields.what_to_bring.as_deref(), 1000)?,
         coach_name: optional_text("coach_name", fields.coach_name.as_deref(), 200)?,
         reminder_hours_before: fields.reminder_hours_before.unwrap_or(24),
@@ -431,7 +435,7 @@ fn apply_changes(
         s.capacity = capacity;
     }
     if let Some(status) = c.status {
-        s.status = status.as_str().to_owned();
+        s.status = status.into();
     }
     if let Some(value) = &c.what_to_bring {
         s.what_to_bring = optional_text("what_to_bring", value.as_deref(), 1000)?;

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::{on_pool, on_tx, Store, StoreResult, Tx};
 use crate::domain::attendance::{absence_streak, Line, Mark, ALERT_STREAK};
+use crate::domain::places::EnrollmentStatus;
 use crate::domain::presence;
 use crate::domain::schedule::OccurrenceKey;
 
@@ -17,7 +18,8 @@ pub struct Candidate {
     pub participant_id: Uuid,
     pub code: String,
     pub enrollment_id: Uuid,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: EnrollmentStatus,
     /// The enrollment covers the occurrence being recorded.
     pub covers: bool,
     pub structure_id: Uuid,
@@ -53,7 +55,7 @@ pub enum Recorded {
 #[derive(Debug, Clone)]
 pub struct RecordedSheet {
     pub recorded_at: DateTime<Utc>,
-    pub marks: HashMap<Uuid, String>,
+    pub marks: HashMap<Uuid, Mark>,
     pub walk_ins: Vec<(String, i32)>,
 }
 
@@ -68,7 +70,8 @@ pub struct HistoryRow {
     pub sport: String,
     pub club_id: Uuid,
     pub club_name: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: Mark,
     pub recorded_at: DateTime<Utc>,
 }
 
@@ -312,7 +315,10 @@ impl Store {
             .await?;
             Ok(Some(RecordedSheet {
                 recorded_at,
-                marks: marks.into_iter().collect(),
+                marks: marks
+                    .into_iter()
+                    .filter_map(|(id, mark)| Some((id, Mark::parse(&mark)?)))
+                    .collect(),
                 walk_ins,
             }))
         })

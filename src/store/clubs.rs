@@ -3,8 +3,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
-use super::outbox::{Notice, Target};
+use super::outbox::{MessageKind, Notice, Target};
 use super::{from_json, on_pool, on_tx, to_json, Store, StoreError, StoreResult, Tx};
+use crate::domain::clubs::PartnershipStatus;
 use crate::domain::validate::search_key;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -20,7 +21,7 @@ pub struct Club {
     pub contact_email: Option<String>,
     pub contact_phone: Option<String>,
     pub accessibility_notes: Option<String>,
-    pub partnership_status: String,
+    pub partnership_status: PartnershipStatus,
     pub partnership_since: Option<NaiveDate>,
     pub partnership_until: Option<NaiveDate>,
     pub partnership_notes: Option<String>,
@@ -76,7 +77,8 @@ impl TryFrom<ClubRow> for Club {
             contact_email: row.contact_email,
             contact_phone: row.contact_phone,
             accessibility_notes: row.accessibility_notes,
-            partnership_status: row.partnership_status,
+            partnership_status: PartnershipStatus::try_from(row.partnership_status)
+                .map_err(|e| StoreError::Database(sqlx::Error::Decode(e.into())))?,
             partnership_since: row.partnership_since,
             partnership_until: row.partnership_until,
             partnership_notes: row.partnership_notes,
@@ -137,7 +139,7 @@ impl Store {
             .bind(&club.contact_email)
             .bind(&club.contact_phone)
             .bind(&club.accessibility_notes)
-            .bind(&club.partnership_status)
+            .bind(club.partnership_status.as_str())
             .bind(club.partnership_since)
             .bind(club.partnership_until)
             .bind(&club.partnership_notes)
@@ -176,7 +178,7 @@ impl Store {
             .bind(&club.contact_email)
             .bind(&club.contact_phone)
             .bind(&club.accessibility_notes)
-            .bind(&club.partnership_status)
+            .bind(club.partnership_status.as_str())
             .bind(club.partnership_since)
             .bind(club.partnership_until)
             .bind(&club.partnership_notes)
@@ -199,7 +201,8 @@ impl Store {
         });
         tx.insert_sports(club).await?;
         if calendars_change {
-            let mut update = Notice::new("update", Target::Club(club.id), club.updated_at);
+            let mut update =
+                Notice::new(MessageKind::Update, Target::Club(club.id), club.updated_at);
             update.new_sequence = true;
             update.detail = Some("session_changed");
             tx.enqueue(&update).await?;

@@ -493,10 +493,13 @@ impl Tx {
         session_id: Uuid,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<Uuid>> {
-        use super::outbox::{Notice, Target};
+        use super::outbox::{MessageKind, Notice, Target};
         for (status, method) in [("confirmed", Some("CANCEL")), ("waitlisted", None)] {
-            let mut cancellation =
-                Notice::new("cancellation", Target::Session(session_id, status), now);
+            let mut cancellation = Notice::new(
+                MessageKind::Cancellation,
+                Target::Session(session_id, status),
+                now,
+            );
             cancellation.new_sequence = true;
             cancellation.ical_method = method;
             cancellation.detail = Some("session_cancelled");

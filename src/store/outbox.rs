@@ -9,21 +9,7 @@ use uuid::Uuid;
 
 use super::{on_pool, on_tx, on_writer, Store, StoreError, StoreResult};
 
-/// Who a message is for: the participant, or their social worker (a copy, a notice).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Audience {
-    Participant,
-    Referrer,
-}
-
-impl Audience {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Participant => "participant",
-            Self::Referrer => "referrer",
-        }
-    }
-}
+pub use crate::domain::messages::{Audience, Delivery, MessageKind};
 
 /// The enrollments a notice goes to.
 #[derive(Debug, Clone, Copy)]
@@ -41,7 +27,7 @@ pub enum Target<'a> {
 /// the participant has no address or asked for copies).
 #[derive(Debug, Clone)]
 pub struct Notice<'a> {
-    pub kind: &'static str,
+    pub kind: MessageKind,
     pub target: Target<'a>,
     /// Raise the enrollments' calendar SEQUENCE first: their calendar object changes.
     pub new_sequence: bool,
@@ -54,7 +40,7 @@ pub struct Notice<'a> {
 }
 
 impl<'a> Notice<'a> {
-    pub fn new(kind: &'static str, target: Target<'a>, now: DateTime<Utc>) -> Self {
+    pub fn new(kind: MessageKind, target: Target<'a>, now: DateTime<Utc>) -> Self {
         Self {
             kind,
             target,
@@ -292,7 +278,7 @@ where
         &ENQUEUE_SQLITE
     };
     let query = sqlx::query::<DB>(statements[notice.target.index()])
-        .bind(notice.kind)
+        .bind(notice.kind.as_str())
         .bind(notice.dedupe)
         .bind(notice.occurrence_key)
         .bind(notice.ical_method)
@@ -312,8 +298,10 @@ pub struct OutboxMessage {
     pub seq: i64,
     pub id: Uuid,
     pub dedupe_key: String,
-    pub kind: String,
-    pub audience: String,
+    #[sqlx(try_from = "String")]
+    pub kind: MessageKind,
+    #[sqlx(try_from = "String")]
+    pub audience: Audience,
     pub enrollment_id: Option<Uuid>,
     pub participant_id: Option<Uuid>,
     pub occurrence_key: Option<String>,
@@ -321,7 +309,8 @@ pub struct OutboxMessage {
     pub ical_method: Option<String>,
     pub detail: Option<String>,
     pub recipient: Option<String>,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: Delivery,
     pub available_at: DateTime<Utc>,
     pub attempts: i32,
     pub lease_until: Option<DateTime<Utc>>,
@@ -539,8 +528,8 @@ impl Store {
                     .await?;
                 }
                 if matches!(outcome, Outcome::Dead { .. })
-                    && claim.message.audience == Audience::Participant.as_str()
-                    && claim.message.kind != "delivery_failed"
+                    && claim.message.audience == Audience::Participant
+                    && claim.message.kind != MessageKind::DeliveryFailed
                 {
                     sqlx::query(TELL_REFERRER_OF_FAILURE)
                         .bind(claim.message.id)
@@ -579,7 +568,7 @@ impl Store {
     /// Messages by status, newest first, one page at a time (`before`: a `seq`).
     pub async fn messages(
         &self,
-        status: Option<&str>,
+        status: Option<Delivery>,
         before: Option<i64>,
         limit: i64,
     ) -> StoreResult<Vec<OutboxMessage>> {
@@ -592,7 +581,7 @@ impl Store {
                  FROM outbox WHERE ($1 IS NULL OR status = $1) AND seq < $2
                  ORDER BY seq DESC LIMIT $3",
             )
-            .bind(status)
+            .bind(status.map(|s| s.as_str()))
             .bind(before.unwrap_or(i64::MAX))
             .bind(limit)
             .fetch_all(pool)

@@ -23,8 +23,8 @@ impl Store {
         &self,
         session_id: Uuid,
         key: OccurrenceKey,
-    ) -> StoreResult<Vec<(Uuid, String)>> {
-        Ok(on_pool!(self, |pool| {
+    ) -> StoreResult<Vec<(Uuid, Answer)>> {
+        let rows = on_pool!(self, |pool| {
             sqlx::query_as::<_, (Uuid, String)>(
                 "SELECT r.enrollment_id, r.answer FROM rsvps r
                  JOIN enrollments e ON e.id = r.enrollment_id
@@ -34,7 +34,11 @@ impl Store {
             .bind(key.to_string())
             .fetch_all(pool)
             .await?
-        }))
+        });
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, answer)| Some((id, Answer::parse(&answer)?)))
+            .collect())
     }
 
     /// The participant's feed secret, made on first use.

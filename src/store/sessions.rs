@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use uuid::Uuid;
 
 use super::{from_json, on_pool, on_tx, to_json, Store, StoreError, StoreResult, Tx};
-use crate::domain::schedule::{OccurrenceKey, Override};
+use crate::domain::schedule::{OccurrenceKey, OccurrenceStatus, Override, SessionStatus};
 use crate::domain::validate::search_key;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -26,7 +26,7 @@ pub struct Session {
     pub rrule: Option<String>,
     pub exdates: Vec<NaiveDateTime>,
     pub capacity: i32,
-    pub status: String,
+    pub status: SessionStatus,
     pub what_to_bring: Option<String>,
     pub coach_name: Option<String>,
     pub reminder_hours_before: i32,
@@ -82,7 +82,8 @@ impl TryFrom<SessionRow> for Session {
             rrule: row.rrule,
             exdates: from_json(&row.exdates)?,
             capacity: row.capacity,
-            status: row.status,
+            status: SessionStatus::try_from(row.status)
+                .map_err(|e| StoreError::Database(sqlx::Error::Decode(e.into())))?,
             what_to_bring: row.what_to_bring,
             coach_name: row.coach_name,
             reminder_hours_before: row.reminder_hours_before,
@@ -142,7 +143,8 @@ pub struct ListedOccurrence {
     pub occurrence_key: String,
     pub start_at: DateTime<Utc>,
     pub end_at: DateTime<Utc>,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: OccurrenceStatus,
     pub capacity: i32,
     pub taken: i32,
     pub club_id: Uuid,
@@ -162,7 +164,7 @@ impl Tx {
     /// Rewrites the stored occurrences of `plan.session` and recounts their places.
     pub async fn write_occurrences(&mut self, plan: &Materialization<'_>) -> StoreResult<()> {
         let session = plan.session;
-        let listed = session.status == "published";
+        let listed = session.status == SessionStatus::Published;
         let city_key = search_key(plan.club_city);
         on_tx!(&mut *self, |conn| {
             sqlx::query("DELETE FROM occurrences WHERE session_id = $1")
@@ -219,7 +221,7 @@ impl Tx {
             .bind(&s.rrule)
             .bind(to_json(&s.exdates))
             .bind(s.capacity)
-            .bind(&s.status)
+            .bind(s.status.as_str())
             .bind(&s.what_to_bring)
             .bind(&s.coach_name)
             .bind(s.reminder_hours_before)
@@ -260,7 +262,7 @@ impl Tx {
             .bind(&s.rrule)
             .bind(to_json(&s.exdates))
             .bind(s.capacity)
-            .bind(&s.status)
+            .bind(s.status.as_str())
             .bind(&s.what_to_bring)
             .bind(&s.coach_name)
             .bind(s.reminder_hours_before)
