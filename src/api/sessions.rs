@@ -377,8 +377,8 @@ impl SessionsApi {
     }
 }
 
-/// Places taken in each of `occurrences`: the materialised count, or for occurrences
-/// beyond the search horizon, the confirmed series enrollments that cover them.
+/// Places taken in each of `occurrences`: the stored count, or for occurrences beyond
+/// the stored horizon, the same rule over the session's confirmed enrollments.
 async fn taken_places(
     state: &AppState,
     session_id: Uuid,
@@ -398,14 +398,11 @@ async fn taken_places(
         }
     }
     if occurrences.iter().any(|o| !taken.contains_key(&o.key)) {
-        let series = state.store.confirmed_series_starts(session_id).await?;
+        let holders = state.store.holders(session_id).await?;
         for o in occurrences {
-            let key = o.key.to_string();
-            let covering = series
-                .iter()
-                .filter(|from| from.as_str() <= key.as_str())
-                .count();
-            taken.entry(o.key).or_insert(covering as i32);
+            taken
+                .entry(o.key)
+                .or_insert_with(|| crate::domain::places::taken(&holders, o.key));
         }
     }
     Ok(taken)

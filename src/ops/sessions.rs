@@ -247,6 +247,16 @@ async fn rekey_enrollments(
             None => {}
         }
     }
+    // An answer ("I can't come") follows its day's occurrence too.
+    for (enrollment_id, raw) in tx.answers_in_session(session_id).await? {
+        let Ok(key) = raw.parse::<OccurrenceKey>() else {
+            continue;
+        };
+        match new.rekey(old, key, true) {
+            Some(same) if same == key => {}
+            moved => tx.move_rsvp(enrollment_id, &raw, moved).await?,
+        }
+    }
     for id in gone {
         places::release(tx, session_id, id, now).await?;
     }

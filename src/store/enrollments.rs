@@ -6,11 +6,13 @@
 //! in the same transaction. So the places invariant holds under concurrent requests on
 //! both databases. What to decide is the operations' business (`crate::ops::places`).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{on_pool, on_tx, Store, StoreError, StoreResult, Tx};
-use crate::domain::places::{EnrollmentStatus, PlaceRange, Scope};
+use crate::domain::places::{EnrollmentStatus, Holder, PlaceRange, Scope};
 use crate::domain::schedule::OccurrenceKey;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -406,17 +408,44 @@ impl Store {
         Ok(placed)
     }
 
-    /// The `from_key` of every confirmed series enrollment of a session.
-    pub async fn confirmed_series_starts(&self, session_id: Uuid) -> StoreResult<Vec<String>> {
-        Ok(on_pool!(self, |pool| {
-            sqlx::query_scalar::<_, String>(
-                "SELECT from_key FROM enrollments
-                 WHERE session_id = $1 AND status = 'confirmed' AND scope = 'series'",
+    /// The confirmed enrollments of a session with the occurrences they declined, as
+    /// the rule of [`crate::domain::places`] counts them.
+    pub async fn holders(&self, session_id: Uuid) -> StoreResult<Vec<Holder>> {
+        let (confirmed, declines) = on_pool!(self, |pool| {
+            let confirmed = sqlx::query_as::<_, (Uuid, String, String)>(
+                "SELECT id, scope, from_key FROM enrollments
+                 WHERE session_id = $1 AND status = 'confirmed'",
             )
             .bind(session_id)
             .fetch_all(pool)
-            .await?
-        }))
+            .await?;
+            let declines = sqlx::query_as::<_, (Uuid, String)>(
+                "SELECT r.enrollment_id, r.occurrence_key FROM rsvps r
+                 JOIN enrollments e ON e.id = r.enrollment_id
+                 WHERE e.session_id = $1 AND e.status = 'confirmed'
+                   AND r.answer = 'not_coming'",
+            )
+            .bind(session_id)
+            .fetch_all(pool)
+            .await?;
+            (confirmed, declines)
+        });
+        let mut declined: HashMap<Uuid, Vec<OccurrenceKey>> = HashMap::new();
+        for (id, key) in declines {
+            if let Ok(key) = key.parse() {
+                declined.entry(id).or_default().push(key);
+            }
+        }
+        Ok(confirmed
+            .into_iter()
+            .filter_map(|(id, scope, from)| {
+                Some(Holder {
+                    scope: Scope::try_from(scope).ok()?,
+                    from: from.parse().ok()?,
+                    declined: declined.remove(&id).unwrap_or_default(),
+                })
+            })
+            .collect())
     }
 
     /// Places taken per stored occurrence key of a session, within `[from, to)`.

@@ -205,4 +205,52 @@ impl Tx {
         });
         Ok(())
     }
+
+    /// Every answer given in a session: (enrollment, occurrence key).
+    pub async fn answers_in_session(
+        &mut self,
+        session_id: Uuid,
+    ) -> StoreResult<Vec<(Uuid, String)>> {
+        Ok(on_tx!(self, |conn| {
+            sqlx::query_as::<_, (Uuid, String)>(
+                "SELECT r.enrollment_id, r.occurrence_key FROM rsvps r
+                 JOIN enrollments e ON e.id = r.enrollment_id
+                 WHERE e.session_id = $1",
+            )
+            .bind(session_id)
+            .fetch_all(&mut *conn)
+            .await?
+        }))
+    }
+
+    /// Moves an answer to another occurrence key (`None`: forgets it, the occurrence is
+    /// gone). An answer already given for the new key stays.
+    pub async fn move_rsvp(
+        &mut self,
+        enrollment_id: Uuid,
+        from: &str,
+        to: Option<OccurrenceKey>,
+    ) -> StoreResult<()> {
+        on_tx!(self, |conn| {
+            if let Some(to) = to {
+                sqlx::query(
+                    "UPDATE rsvps SET occurrence_key = $3
+                     WHERE enrollment_id = $1 AND occurrence_key = $2
+                       AND NOT EXISTS (SELECT 1 FROM rsvps o
+                           WHERE o.enrollment_id = $1 AND o.occurrence_key = $3)",
+                )
+                .bind(enrollment_id)
+                .bind(from)
+                .bind(to.to_string())
+                .execute(&mut *conn)
+                .await?;
+            }
+            sqlx::query("DELETE FROM rsvps WHERE enrollment_id = $1 AND occurrence_key = $2")
+                .bind(enrollment_id)
+                .bind(from)
+                .execute(&mut *conn)
+                .await?;
+        });
+        Ok(())
+    }
 }
