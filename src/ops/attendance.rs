@@ -10,14 +10,16 @@ use uuid::Uuid;
 use super::access::{existing_occurrence, managed_session};
 use super::{OpError, OpResult};
 use crate::domain::access::Caller;
-use crate::domain::attendance::{self, recording_open, Closed, Enrolled, Mark};
+use crate::domain::attendance::{
+    self, absence_streak, recording_open, Closed, Enrolled, Line, Mark, ALERT_STREAK,
+};
 use crate::domain::places::EnrollmentStatus;
 use crate::domain::rsvp::Answer;
 use crate::domain::schedule::{Occurrence, OccurrenceStatus, Schedule};
 use crate::planning::schedule_of;
-use crate::store::attendance::{Candidate, SheetRecord};
+use crate::store::attendance::{AbsenceAlert, Candidate, Recorded, SheetRecord};
 use crate::store::sessions::Session;
-use crate::store::Store;
+use crate::store::{Store, StoreResult, Tx};
 
 /// One line of a sheet: a participant named by id or by door code (one of the two).
 #[derive(Debug, Clone)]
@@ -112,12 +114,57 @@ pub async fn record_attendance(
         recorded_by: caller.user_id,
         now,
     };
-    store.record_attendance(&record).await?;
+    let mut tx = store.write().await?;
+    tx.lock_session(session.id).await?;
+    if tx.write_sheet(&record).await? == Recorded::Changed {
+        let key_text = key.to_string();
+        for line in record.lines.iter().filter(|l| l.mark == Mark::Absent) {
+            alert_absence_run(&mut tx, &record, &key_text, line).await?;
+        }
+        tx.commit().await?;
+    }
     Ok(RecordedOccurrence {
         session,
         schedule,
         occurrence,
     })
+}
+
+/// Tells the social worker, once per run, when `line`'s participant now has
+/// [`ALERT_STREAK`] or more unexcused absences in a row that include this occurrence;
+/// every absence of an alerted run is marked, so the run raises no second alert however
+/// it grows (later absences, or earlier ones recorded late).
+async fn alert_absence_run(
+    tx: &mut Tx,
+    sheet: &SheetRecord,
+    key: &str,
+    line: &Line,
+) -> StoreResult<()> {
+    let recent = tx.recent_records(line.participant_id).await?;
+    let marks: Vec<Mark> = recent.iter().map(|r| r.status).collect();
+    let run = &recent[..absence_streak(&marks)];
+    let includes_this = run
+        .iter()
+        .any(|r| r.session_id == sheet.session_id && r.occurrence_key == key);
+    if run.len() < ALERT_STREAK || !includes_this {
+        return Ok(());
+    }
+    if !run.iter().any(|r| r.alerted) {
+        let alert = AbsenceAlert {
+            participant_id: line.participant_id,
+            session_id: sheet.session_id,
+            key,
+            enrollment_id: run[0].enrollment_id.unwrap_or(line.enrollment_id),
+            first_occurrence_key: &run[0].occurrence_key,
+            missed: run.iter().rev().map(|r| r.start_at.to_rfc3339()).collect(),
+        };
+        tx.enqueue_absence_alert(&alert, sheet.now).await?;
+    }
+    for r in run.iter().filter(|r| !r.alerted) {
+        tx.mark_alerted(r.session_id, &r.occurrence_key, line.participant_id)
+            .await?;
+    }
+    Ok(())
 }
 
 /// One enrollment per participant: the one that covers the occurrence, confirmed before

@@ -7,7 +7,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::{on_pool, on_tx, Store, StoreResult, Tx};
-use crate::domain::attendance::{absence_streak, Line, Mark, ALERT_STREAK};
+use crate::domain::attendance::{Line, Mark};
 use crate::domain::places::EnrollmentStatus;
 use crate::domain::presence;
 use crate::domain::schedule::OccurrenceKey;
@@ -75,14 +75,29 @@ pub struct HistoryRow {
     pub recorded_at: DateTime<Utc>,
 }
 
+/// One of a participant's latest records, as a run of absences reads it.
 #[derive(Debug, Clone, sqlx::FromRow)]
-struct StreakRow {
-    session_id: Uuid,
-    occurrence_key: String,
-    enrollment_id: Option<Uuid>,
-    status: String,
-    start_at: DateTime<Utc>,
-    alerted: bool,
+pub struct StreakRow {
+    pub session_id: Uuid,
+    pub occurrence_key: String,
+    pub enrollment_id: Option<Uuid>,
+    #[sqlx(try_from = "String")]
+    pub status: Mark,
+    pub start_at: DateTime<Utc>,
+    pub alerted: bool,
+}
+
+/// An absence alert to queue for a participant's social worker.
+#[derive(Debug, Clone)]
+pub struct AbsenceAlert<'a> {
+    pub participant_id: Uuid,
+    pub session_id: Uuid,
+    /// The occurrence whose sheet raised it.
+    pub key: &'a str,
+    pub enrollment_id: Uuid,
+    pub first_occurrence_key: &'a str,
+    /// Starts of the missed occurrences, oldest first (RFC 3339).
+    pub missed: Vec<String>,
 }
 
 /// Recent records read to find a run of absences; a longer run holds an alerted one.
@@ -136,75 +151,72 @@ impl Tx {
         Ok(())
     }
 
-    /// Tells the social worker, once per run, when `line`'s participant now has two or
-    /// more unexcused absences in a row that include this occurrence.
-    async fn alert_absence_run(
-        &mut self,
-        sheet: &SheetRecord,
-        key: &str,
-        line: &Line,
-    ) -> StoreResult<()> {
-        let recent = on_tx!(&mut *self, |conn| {
+    /// A participant's latest records, newest first (enough to find a run of absences).
+    pub async fn recent_records(&mut self, participant_id: Uuid) -> StoreResult<Vec<StreakRow>> {
+        Ok(on_tx!(self, |conn| {
             sqlx::query_as::<_, StreakRow>(
                 "SELECT session_id, occurrence_key, enrollment_id, status, start_at, alerted
                  FROM attendance WHERE participant_id = $1
                  ORDER BY start_at DESC, session_id DESC LIMIT $2",
             )
-            .bind(line.participant_id)
+            .bind(participant_id)
             .bind(STREAK_LOOKBACK)
             .fetch_all(&mut *conn)
             .await?
-        });
-        let marks: Vec<Mark> = recent
-            .iter()
-            .map(|r| Mark::parse(&r.status).unwrap_or(Mark::Excused))
-            .collect();
-        let run = &recent[..absence_streak(&marks)];
-        let includes_this = run
-            .iter()
-            .any(|r| r.session_id == sheet.session_id && r.occurrence_key == key);
-        if run.len() < ALERT_STREAK || !includes_this {
-            return Ok(());
-        }
+        }))
+    }
+
+    /// Queues the absence alert for the social worker (once per run: its key is the
+    /// run's latest occurrence).
+    pub async fn enqueue_absence_alert(
+        &mut self,
+        alert: &AbsenceAlert<'_>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
         on_tx!(self, |conn| {
-            // One alert per run, however it grows (later absences, or earlier ones
-            // recorded late): every absence of an alerted run is marked.
-            if !run.iter().any(|r| r.alerted) {
-                let missed: Vec<String> =
-                    run.iter().rev().map(|r| r.start_at.to_rfc3339()).collect();
-                sqlx::query(
-                    "INSERT INTO outbox (id, dedupe_key, kind, audience, enrollment_id,
-                        participant_id, occurrence_key, detail, status, available_at,
-                        attempts, created_at, updated_at)
-                     VALUES ($1, $2, 'absence_alert', 'referrer', $3, $4, $5, $6, 'pending',
-                        $7, 0, $7, $7)
-                     ON CONFLICT (dedupe_key) DO NOTHING",
-                )
-                .bind(Uuid::new_v4())
-                .bind(format!(
-                    "absence_alert:{}:{}:{key}",
-                    line.participant_id.simple(),
-                    sheet.session_id.simple(),
-                ))
-                .bind(run[0].enrollment_id.unwrap_or(line.enrollment_id))
-                .bind(line.participant_id)
-                .bind(&run[0].occurrence_key)
-                .bind(missed.join(","))
-                .bind(sheet.now)
-                .execute(&mut *conn)
-                .await?;
-            }
-            for r in run.iter().filter(|r| !r.alerted) {
-                sqlx::query(
-                    "UPDATE attendance SET alerted = TRUE
-                     WHERE session_id = $1 AND occurrence_key = $2 AND participant_id = $3",
-                )
-                .bind(r.session_id)
-                .bind(&r.occurrence_key)
-                .bind(line.participant_id)
-                .execute(&mut *conn)
-                .await?;
-            }
+            sqlx::query(
+                "INSERT INTO outbox (id, dedupe_key, kind, audience, enrollment_id,
+                    participant_id, occurrence_key, detail, status, available_at,
+                    attempts, created_at, updated_at)
+                 VALUES ($1, $2, 'absence_alert', 'referrer', $3, $4, $5, $6, 'pending',
+                    $7, 0, $7, $7)
+                 ON CONFLICT (dedupe_key) DO NOTHING",
+            )
+            .bind(Uuid::new_v4())
+            .bind(format!(
+                "absence_alert:{}:{}:{}",
+                alert.participant_id.simple(),
+                alert.session_id.simple(),
+                alert.key,
+            ))
+            .bind(alert.enrollment_id)
+            .bind(alert.participant_id)
+            .bind(alert.first_occurrence_key)
+            .bind(alert.missed.join(","))
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Marks a record as part of a run already alerted.
+    pub async fn mark_alerted(
+        &mut self,
+        session_id: Uuid,
+        occurrence_key: &str,
+        participant_id: Uuid,
+    ) -> StoreResult<()> {
+        on_tx!(self, |conn| {
+            sqlx::query(
+                "UPDATE attendance SET alerted = TRUE
+                 WHERE session_id = $1 AND occurrence_key = $2 AND participant_id = $3",
+            )
+            .bind(session_id)
+            .bind(occurrence_key)
+            .bind(participant_id)
+            .execute(&mut *conn)
+            .await?;
         });
         Ok(())
     }
@@ -323,17 +335,17 @@ impl Store {
             }))
         })
     }
+}
 
+impl Tx {
     /// Replaces the attendance of an occurrence, unless it is exactly what is recorded,
-    /// with the sheet's counts, presence masks, first encounters and absence alerts.
-    pub async fn record_attendance(&self, sheet: &SheetRecord) -> StoreResult<Recorded> {
+    /// with the sheet's counts, presence masks and first encounters.
+    pub async fn write_sheet(&mut self, sheet: &SheetRecord) -> StoreResult<Recorded> {
         let is_postgres = self.is_postgres();
         let key = sheet.key.to_string();
         let mut lines = sheet.lines.clone();
         lines.sort_by_key(|l| l.participant_id);
-        let mut tx = self.write().await?;
-        tx.lock_session(sheet.session_id).await?;
-        let (touched, years) = on_tx!(&mut tx, |tx| {
+        let (touched, years) = on_tx!(&mut *self, |tx| {
             let recorded_on = sqlx::query_scalar::<_, String>(
                 "SELECT local_date FROM attendance_sheets
                  WHERE session_id = $1 AND occurrence_key = $2",
@@ -492,19 +504,17 @@ impl Store {
         });
         for participant_id in &touched {
             for year in &years {
-                tx.rebuild_presence(*participant_id, *year).await?;
+                self.rebuild_presence(*participant_id, *year).await?;
             }
         }
         for participant_id in touched {
-            tx.rebuild_first_encounter(participant_id).await?;
+            self.rebuild_first_encounter(participant_id).await?;
         }
-        for line in lines.iter().filter(|l| l.mark == Mark::Absent) {
-            tx.alert_absence_run(sheet, &key, line).await?;
-        }
-        tx.commit().await?;
         Ok(Recorded::Changed)
     }
+}
 
+impl Store {
     /// A participant's recorded attendance, newest first.
     pub async fn attendance_history(&self, participant_id: Uuid) -> StoreResult<Vec<HistoryRow>> {
         Ok(on_pool!(self, |pool| {
