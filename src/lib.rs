@@ -4,7 +4,6 @@
 //! [`Service`] builds the whole application from a [`config::Config`]; the binary and
 //! the black-box tests both start it that way.
 
-pub mod accounts;
 pub mod api;
 pub mod clock;
 pub mod config;

@@ -6,8 +6,9 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 use uuid::Uuid;
 
-use entourage_sport::accounts::{create_user, NewUser};
 use entourage_sport::config::{Config, LogFormat, Settings};
+use entourage_sport::domain::access::{Role, ROLE_CHOICES};
+use entourage_sport::ops::users::{create_user, Actor, NewUser};
 use entourage_sport::secret::SecretError;
 use entourage_sport::store::Store;
 use entourage_sport::{BuildError, Service};
@@ -58,8 +59,8 @@ enum UsersCommand {
     /// Create an account; prints its token alone on the last line of stdout.
     Create {
         /// admin, club_manager or social_worker.
-        #[arg(long)]
-        role: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
         #[arg(long)]
         name: String,
         #[arg(long)]
@@ -91,6 +92,11 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `--role`, named in the error when it is none of the three.
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text.trim()).ok_or_else(|| ROLE_CHOICES.to_owned())
 }
 
 /// The database, migrated, for commands that need nothing else.
@@ -146,6 +152,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             let store = store(&config).await?;
             let created = create_user(
                 &store,
+                Actor::System,
                 NewUser {
                     role,
                     name,
@@ -157,7 +164,12 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             .await;
             store.close().await;
             let (user, token) = created.map_err(|e| e.to_string())?;
-            println!("created {} {} ({})", user.role, user.id, user.email);
+            println!(
+                "created {} {} ({})",
+                user.role.as_str(),
+                user.id,
+                user.email
+            );
             println!("{token}");
             Ok(())
         }

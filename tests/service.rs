@@ -129,6 +129,21 @@ async fn health_documentation_and_error_shapes() {
     ] {
         assert!(spec.body["paths"].get(path).is_some(), "{path} documented");
     }
+    let schemas = &spec.body["components"]["schemas"];
+    assert_eq!(
+        schemas["Role"]["enum"],
+        json!(["admin", "club_manager", "social_worker"]),
+        "roles are listed"
+    );
+    for object in ["UserView", "CreateUser"] {
+        assert!(
+            schemas[object]["properties"]["role"]
+                .to_string()
+                .contains("#/components/schemas/Role"),
+            "{object}.role is the Role enum: {}",
+            schemas[object]["properties"]["role"]
+        );
+    }
     let docs = app
         .client
         .get(format!("{}/docs", app.base))
