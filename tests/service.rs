@@ -113,6 +113,42 @@ fn an_invalid_setting_stops_start_up_naming_the_variable() {
     }
 }
 
+#[test]
+fn secrets_from_the_environment_stay_out_of_help_and_errors() {
+    let password = "pg-pa55-word";
+    let key = "help-secret-key-0123456789abcdef0123456789";
+    let secrets = [
+        (
+            "DATABASE_URL",
+            format!("postgres://sport:{password}@db.invalid/sport"),
+        ),
+        ("SMTP_URL", format!("smtp://mailer:{password}@smtp.invalid")),
+        ("SECRET_KEY", key.to_owned()),
+    ];
+    let help = Command::new(BINARY)
+        .arg("--help")
+        .envs(secrets.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    assert!(help.status.success(), "{help:?}");
+    let shown = String::from_utf8_lossy(&help.stdout);
+    assert!(shown.contains("DATABASE_URL"), "{shown}");
+    assert!(!shown.contains(password) && !shown.contains(key), "{shown}");
+
+    let invalid = Command::new(BINARY)
+        .arg("migrate")
+        .env(
+            "DATABASE_URL",
+            format!("mysql://sport:{password}@db.invalid/x"),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(invalid.status.code(), Some(2), "{invalid:?}");
+    let stderr = String::from_utf8_lossy(&invalid.stderr);
+    assert!(stderr.contains("DATABASE_URL"), "{stderr}");
+    assert!(!stderr.contains(password), "{stderr}");
+}
+
 #[tokio::test]
 async fn health_documentation_and_error_shapes() {
     let app = spawn_app().await;
