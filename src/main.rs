@@ -10,7 +10,8 @@ use entourage_sport::config::{Config, LogFormat, Settings};
 use entourage_sport::domain::access::{Role, ROLE_CHOICES};
 use entourage_sport::ops::users::{create_user, Actor, NewUser};
 use entourage_sport::secret::SecretError;
-use entourage_sport::store::Store;
+use entourage_sport::store::users::User;
+use entourage_sport::store::{Store, StoreError};
 use entourage_sport::{BuildError, Service};
 
 #[derive(Parser)]
@@ -99,13 +100,32 @@ fn parse_role(text: &str) -> Result<Role, String> {
     Role::parse(text.trim()).ok_or_else(|| ROLE_CHOICES.to_owned())
 }
 
-/// The database, migrated, for commands that need nothing else.
+/// The database, migrated, for commands that need nothing else. The error names the
+/// database (without its password) and the cause.
 async fn store(config: &Config) -> Result<Store, String> {
-    let store = Store::connect(&config.database)
-        .await
-        .map_err(|e| e.to_string())?;
-    store.migrate().await.map_err(|e| e.to_string())?;
+    let cannot = |error: StoreError| {
+        let hint = match &error {
+            StoreError::Database(sqlx::Error::PoolTimedOut) => {
+                " (no connection in time: is the server running and reachable?)"
+            }
+            _ => "",
+        };
+        format!(
+            "cannot open the database {}: {error}{hint}",
+            config.database
+        )
+    };
+    let store = Store::connect(&config.database).await.map_err(cannot)?;
+    store.migrate().await.map_err(cannot)?;
     Ok(store)
+}
+
+/// `users create`: the account and its token, or what failed and why.
+async fn create_account(config: &Config, new: NewUser) -> Result<(User, String), String> {
+    let store = store(config).await?;
+    let created = create_user(&store, Actor::System, new).await;
+    store.close().await;
+    created.map_err(|error| error.to_string())
 }
 
 async fn run(command: Command, config: Config) -> Result<(), String> {
@@ -117,6 +137,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             Ok(())
         }
         Command::Serve => {
+            let database = config.database.clone();
             let service = match Service::build(config).await {
                 Ok(service) => service,
                 // A missing key is a configuration mistake, answered like the others.
@@ -127,7 +148,10 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                     );
                     std::process::exit(2);
                 }
-                Err(error) => return Err(error.to_string()),
+                Err(BuildError::Store(error)) => {
+                    return Err(format!("cannot open the database {database}: {error}"))
+                }
+                Err(error) => return Err(format!("cannot start: {error}")),
             };
             serve(service).await
         }
@@ -149,10 +173,8 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                     structure_id,
                 },
         } => {
-            let store = store(&config).await?;
-            let created = create_user(
-                &store,
-                Actor::System,
+            let (user, token) = create_account(
+                &config,
                 NewUser {
                     role,
                     name,
@@ -161,9 +183,8 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                     structure_id,
                 },
             )
-            .await;
-            store.close().await;
-            let (user, token) = created.map_err(|e| e.to_string())?;
+            .await
+            .map_err(|why| format!("cannot create the user: {why}"))?;
             println!(
                 "created {} {} ({})",
                 user.role.as_str(),
