@@ -23,7 +23,8 @@ use tokio::sync::Semaphore;
 
 use entourage_sport::config::{Config, Settings};
 use entourage_sport::domain::access::Role;
-use entourage_sport::mail::context::{Lang, MailContext, MessageKind};
+use entourage_sport::mail::context::{MailContext, MessageKind};
+use entourage_sport::mail::lang::Lang;
 use entourage_sport::mail::templates::Templates;
 use entourage_sport::mail::transport::SMTP_CONNECTIONS;
 use entourage_sport::ops::users::{create_user, Actor, NewUser};

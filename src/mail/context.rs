@@ -6,6 +6,7 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use super::lang::Lang;
 use super::written_time::{weekday_recurrence, written};
 
 /// The kinds of message the service sends.
@@ -51,33 +52,6 @@ impl MessageKind {
 
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-}
-
-/// Language of a message. Serialised as "fr" / "en".
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Lang {
-    Fr,
-    En,
-}
-
-impl Lang {
-    pub const ALL: [Lang; 2] = [Lang::Fr, Lang::En];
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Lang::Fr => "fr",
-            Lang::En => "en",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "fr" => Some(Lang::Fr),
-            "en" => Some(Lang::En),
-            _ => None,
-        }
     }
 }
 
@@ -210,14 +184,6 @@ mod tests {
         }
         assert_eq!(MessageKind::parse("nope"), None);
         assert_eq!(MessageKind::DeliveryFailed.as_str(), "delivery_failed");
-    }
-
-    #[test]
-    fn lang_round_trip() {
-        for l in Lang::ALL {
-            assert_eq!(Lang::parse(l.as_str()), Some(l));
-        }
-        assert_eq!(Lang::parse("de"), None);
     }
 
     #[test]
