@@ -45,13 +45,14 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use entourage_sport::accounts::{create_user, NewUser};
 use entourage_sport::config::{Config, Settings};
+use entourage_sport::domain::access::Role;
 use entourage_sport::domain::places::{EnrollmentStatus, Scope};
 use entourage_sport::domain::rsvp::Answer;
 use entourage_sport::domain::schedule::OccurrenceKey;
 use entourage_sport::ops::enrollments::import_enrollment;
 use entourage_sport::ops::rsvp::answer_rsvp;
+use entourage_sport::ops::users::{create_user, Actor, NewUser};
 use entourage_sport::store::enrollments::NewEnrollment;
 use entourage_sport::store::Store;
 use entourage_sport::Service;
@@ -651,8 +652,9 @@ async fn run() -> Result<(), Failure> {
     }
     let (_, admin) = create_user(
         &store,
+        Actor::System,
         NewUser {
-            role: "admin".into(),
+            role: Role::Admin,
             name: "Ada Staff".into(),
             email: "ada.staff@entourage-sport.example.org".into(),
             club_id: None,

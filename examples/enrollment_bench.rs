@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use entourage_sport::accounts::{create_user, NewUser};
 use entourage_sport::config::{Config, Settings};
+use entourage_sport::domain::access::Role;
+use entourage_sport::ops::users::{create_user, Actor, NewUser};
 use entourage_sport::store::Store;
 use entourage_sport::Service;
 
@@ -113,8 +114,9 @@ async fn main() {
     let store = service.state.store.clone();
     let (_, admin) = create_user(
         &store,
+        Actor::System,
         NewUser {
-            role: "admin".into(),
+            role: Role::Admin,
             name: "Bench".into(),
             email: "bench@example.org".into(),
             club_id: None,

@@ -33,10 +33,11 @@ use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use entourage_sport::accounts::{create_user, NewUser};
-use entourage_sport::api::auth::hash_token;
 use entourage_sport::config::{Config, Settings};
+use entourage_sport::domain::access::Role;
 use entourage_sport::domain::schedule::resolve_local;
+use entourage_sport::domain::tokens::hash_token;
+use entourage_sport::ops::users::{create_user, Actor, NewUser};
 use entourage_sport::store::sessions::OccurrenceSearch;
 use entourage_sport::store::Store;
 use entourage_sport::Service;
@@ -309,8 +310,9 @@ async fn run(options: Options) -> Result<(), String> {
     let store = service.state.store.clone();
     let (_, admin) = create_user(
         &store,
+        Actor::System,
         NewUser {
-            role: "admin".into(),
+            role: Role::Admin,
             name: "Bench Admin".into(),
             email: "bench-admin@example.org".into(),
             club_id: None,

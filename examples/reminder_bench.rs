@@ -21,11 +21,13 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde_json::json;
 use tokio::sync::Semaphore;
 
-use entourage_sport::accounts::{create_user, NewUser};
 use entourage_sport::config::{Config, Settings};
-use entourage_sport::mail::context::{Lang, MailContext, MessageKind};
+use entourage_sport::domain::access::Role;
+use entourage_sport::mail::context::{MailContext, MessageKind};
+use entourage_sport::mail::lang::Lang;
 use entourage_sport::mail::templates::Templates;
 use entourage_sport::mail::transport::SMTP_CONNECTIONS;
+use entourage_sport::ops::users::{create_user, Actor, NewUser};
 use entourage_sport::Service;
 
 /// Occurrences of a daily session from tomorrow on inside a 336-hour (two-week)
@@ -128,8 +130,9 @@ async fn main() {
     let store = service.state.store.clone();
     let (_, admin) = create_user(
         &store,
+        Actor::System,
         NewUser {
-            role: "admin".into(),
+            role: Role::Admin,
             name: "Bench".into(),
             email: "bench@example.org".into(),
             club_id: None,

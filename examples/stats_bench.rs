@@ -51,9 +51,10 @@ use serde_json::{json, Value};
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
-use entourage_sport::accounts::{create_user, NewUser};
 use entourage_sport::config::{Config, Settings};
+use entourage_sport::domain::access::Role;
 use entourage_sport::domain::participants::{CODE_ALPHABET, CODE_LENGTH, ERASED_NAME};
+use entourage_sport::ops::users::{create_user, Actor, NewUser};
 use entourage_sport::store::Store;
 use entourage_sport::Service;
 
@@ -452,8 +453,9 @@ async fn run(options: Options) -> Result<(), String> {
     let store = service.state.store.clone();
     let (_, admin) = create_user(
         &store,
+        Actor::System,
         NewUser {
-            role: "admin".into(),
+            role: Role::Admin,
             name: "Bench Admin".into(),
             email: "bench-admin@example.org".into(),
             club_id: None,

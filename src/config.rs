@@ -1,18 +1,24 @@
 //! Configuration, in one place: read from the environment (or the flags that mirror it)
 //! and checked once at start-up, naming the variable when a value is wrong.
+//!
+//! Secrets stay out of `Debug` output, messages and `--help`: the signing key shows as
+//! `***`, and URLs as [`redact_url`] writes them (`postgres://user:***@host/db`).
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Args;
 
 /// The raw settings as given; see [`Config::from_settings`] for what they mean.
-#[derive(Debug, Clone, Args)]
+/// `Debug` masks the secrets.
+#[derive(Clone, Args)]
 pub struct Settings {
     /// Database: `sqlite://PATH` (created if missing) or `postgres://…`.
     #[arg(
         long,
         env = "DATABASE_URL",
+        hide_env_values = true,
         default_value = "sqlite://./data/entourage-sport.sqlite"
     )]
     pub database_url: String,
@@ -23,7 +29,7 @@ pub struct Settings {
     #[arg(long, env = "PUBLIC_URL")]
     pub public_url: Option<String>,
     /// SMTP relay (`smtp://`, `smtps://`); unset: emails are written under DATA_DIR/outbox.
-    #[arg(long, env = "SMTP_URL")]
+    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
     /// Sender of emails.
     #[arg(
@@ -85,14 +91,96 @@ pub enum LogFormat {
     Json,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where the data live. `Debug` and `Display` mask a PostgreSQL password.
+#[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     Sqlite(PathBuf),
     Postgres(String),
 }
 
-/// Checked configuration.
-#[derive(Debug, Clone)]
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+            Self::Postgres(url) => f.debug_tuple("Postgres").field(&redact_url(url)).finish(),
+        }
+    }
+}
+
+/// `sqlite://PATH`, or the PostgreSQL URL without its password: fit for messages.
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
+            Self::Postgres(url) => f.write_str(&redact_url(url)),
+        }
+    }
+}
+
+/// The URL with the password of its user (`user:password@`) and any `password=`
+/// parameter replaced by `***`; host, port, database and user stay readable.
+/// When unsure where the user part ends, it masks more rather than less.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    // A password may hold `/`, `?` or `@` unencoded: the user part ends at the last `@`.
+    let (user, location) = match rest.rsplit_once('@') {
+        Some((user, location)) => match user.split_once(':') {
+            Some((name, _password)) => (format!("{name}:***@"), location),
+            None => (format!("{user}@"), location),
+        },
+        None => (String::new(), rest),
+    };
+    let location = match location.split_once('?') {
+        Some((path, query)) => {
+            let pairs: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((key, _)) if key.eq_ignore_ascii_case("password") => {
+                        format!("{key}=***")
+                    }
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", pairs.join("&"))
+        }
+        None => location.to_owned(),
+    };
+    format!("{scheme}://{user}{location}")
+}
+
+/// Shows that a secret is set, never the secret.
+struct Masked;
+
+impl fmt::Debug for Masked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("bind", &self.bind)
+            .field("public_url", &self.public_url)
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("mail_from", &self.mail_from)
+            .field("mail_organizer", &self.mail_organizer)
+            .field("mail_hourly_limit", &self.mail_hourly_limit)
+            .field("secret_key", &self.secret_key.as_ref().map(|_| Masked))
+            .field("mail_lease_seconds", &self.mail_lease_seconds)
+            .field("mail_poll_millis", &self.mail_poll_millis)
+            .field("templates_dir", &self.templates_dir)
+            .field("log_format", &self.log_format)
+            .field("data_dir", &self.data_dir)
+            .finish()
+    }
+}
+
+/// Checked configuration. `Debug` masks the secrets.
+#[derive(Clone)]
 pub struct Config {
     pub database: DatabaseUrl,
     pub bind: SocketAddr,
@@ -107,6 +195,25 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Timing of the background work (shorter in tests).
     pub jobs: JobTiming,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("database", &self.database)
+            .field("bind", &self.bind)
+            .field("public_url", &self.public_url)
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("mail_from", &self.mail_from)
+            .field("mail_organizer", &self.mail_organizer)
+            .field("mail_hourly_limit", &self.mail_hourly_limit)
+            .field("secret_key", &self.secret_key.as_ref().map(|_| Masked))
+            .field("templates_dir", &self.templates_dir)
+            .field("log_format", &self.log_format)
+            .field("data_dir", &self.data_dir)
+            .field("jobs", &self.jobs)
+            .finish()
+    }
 }
 
 /// How often background work looks for something to do.
@@ -256,7 +363,10 @@ fn parse_database_url(url: &str) -> Result<DatabaseUrl, ConfigError> {
         .ok_or_else(|| {
             invalid(
                 "DATABASE_URL",
-                format!("{url:?} is neither sqlite://PATH nor postgres://USER@HOST/DATABASE"),
+                format!(
+                    "{:?} is neither sqlite://PATH nor postgres://USER@HOST/DATABASE",
+                    redact_url(url)
+                ),
             )
         })?;
     Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
@@ -272,7 +382,10 @@ fn parse_public_url(url: &str) -> Result<String, ConfigError> {
     } else {
         Err(invalid(
             "PUBLIC_URL",
-            format!("{url:?} is not an http:// or https:// address"),
+            format!(
+                "{:?} is not an http:// or https:// address",
+                redact_url(url)
+            ),
         ))
     }
 }
@@ -309,6 +422,85 @@ mod tests {
         );
         assert_eq!(config.public_url, "http://localhost:8080");
         assert_eq!(config.log_format, LogFormat::Text);
+    }
+
+    const PASSWORD: &str = "s3cr3t-pa55";
+    const KEY: &str = "signing-key-0123456789abcdef0123456789";
+
+    fn with_secrets() -> Settings {
+        Settings {
+            database_url: format!("postgres://sport:{PASSWORD}@db.example.org:5432/sport"),
+            smtp_url: Some(format!(
+                "smtps://mailer:{PASSWORD}@smtp.example.org?tls=required"
+            )),
+            secret_key: Some(KEY.into()),
+            ..Settings::default()
+        }
+    }
+
+    #[test]
+    fn debug_output_masks_passwords_and_the_key() {
+        let settings = with_secrets();
+        let config = Config::from_settings(&settings).unwrap();
+        for shown in [
+            format!("{settings:?}"),
+            format!("{config:?}"),
+            format!("{config:#?}"),
+        ] {
+            assert!(!shown.contains(PASSWORD), "{shown}");
+            assert!(!shown.contains(KEY), "{shown}");
+            assert!(
+                shown.contains("postgres://sport:***@db.example.org:5432/sport"),
+                "{shown}"
+            );
+            assert!(
+                shown.contains("smtps://mailer:***@smtp.example.org"),
+                "{shown}"
+            );
+            assert!(shown.contains("secret_key: Some("), "a key is set: {shown}");
+        }
+        assert_eq!(
+            config.database.to_string(),
+            "postgres://sport:***@db.example.org:5432/sport"
+        );
+        let sqlite = Config::from_settings(&Settings::default()).unwrap();
+        assert_eq!(
+            sqlite.database.to_string(),
+            "sqlite://./data/entourage-sport.sqlite"
+        );
+    }
+
+    #[test]
+    fn urls_lose_their_passwords_only() {
+        for (url, redacted) in [
+            ("postgres://u:pw@host/db", "postgres://u:***@host/db"),
+            ("postgres://u@host/db", "postgres://u@host/db"),
+            ("postgres://host:5432/db", "postgres://host:5432/db"),
+            (
+                "postgresql://u:p@ss/w?rd@host/db?sslmode=require",
+                "postgresql://u:***@host/db?sslmode=require",
+            ),
+            (
+                "postgres://host/db?user=u&password=pw&sslmode=require",
+                "postgres://host/db?user=u&password=***&sslmode=require",
+            ),
+            ("smtp://relay:25", "smtp://relay:25"),
+            ("sqlite://./data/x.sqlite", "sqlite://./data/x.sqlite"),
+        ] {
+            assert_eq!(redact_url(url), redacted, "{url}");
+        }
+    }
+
+    #[test]
+    fn an_unusable_database_url_is_named_without_its_password() {
+        let settings = Settings {
+            database_url: format!("mysql://sport:{PASSWORD}@db.example.org/sport"),
+            ..Settings::default()
+        };
+        let error = Config::from_settings(&settings).unwrap_err();
+        assert_eq!(error.variable, "DATABASE_URL");
+        assert!(!error.to_string().contains(PASSWORD), "{error}");
+        assert!(error.to_string().contains("db.example.org"), "{error}");
     }
 
     #[test]

@@ -4,7 +4,6 @@
 //! [`Service`] builds the whole application from a [`config::Config`]; the binary and
 //! the black-box tests both start it that way.
 
-pub mod accounts;
 pub mod api;
 pub mod clock;
 pub mod config;
@@ -79,7 +78,11 @@ impl Service {
             .first()
             .and_then(|a| a.as_socket_addr().copied())
             .ok_or_else(|| std::io::Error::other("listener has no socket address"))?;
-        let jobs = jobs::spawn(&self.state);
+        let jobs = jobs::spawn(
+            &self.state.store,
+            &self.state.mailer,
+            &self.state.config.jobs,
+        );
         let app = api::app(self.state.clone());
         let store = self.state.store.clone();
         let serve = async move {

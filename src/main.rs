@@ -6,10 +6,12 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 use uuid::Uuid;
 
-use entourage_sport::accounts::{create_user, NewUser};
 use entourage_sport::config::{Config, LogFormat, Settings};
+use entourage_sport::domain::access::{Role, ROLE_CHOICES};
+use entourage_sport::ops::users::{create_user, Actor, NewUser};
 use entourage_sport::secret::SecretError;
-use entourage_sport::store::Store;
+use entourage_sport::store::users::User;
+use entourage_sport::store::{Store, StoreError};
 use entourage_sport::{BuildError, Service};
 
 #[derive(Parser)]
@@ -58,8 +60,8 @@ enum UsersCommand {
     /// Create an account; prints its token alone on the last line of stdout.
     Create {
         /// admin, club_manager or social_worker.
-        #[arg(long)]
-        role: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
         #[arg(long)]
         name: String,
         #[arg(long)]
@@ -93,13 +95,37 @@ async fn main() -> ExitCode {
     }
 }
 
-/// The database, migrated, for commands that need nothing else.
+/// `--role`, named in the error when it is none of the three.
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text.trim()).ok_or_else(|| ROLE_CHOICES.to_owned())
+}
+
+/// The database, migrated, for commands that need nothing else. The error names the
+/// database (without its password) and the cause.
 async fn store(config: &Config) -> Result<Store, String> {
-    let store = Store::connect(&config.database)
-        .await
-        .map_err(|e| e.to_string())?;
-    store.migrate().await.map_err(|e| e.to_string())?;
+    let cannot = |error: StoreError| {
+        let hint = match &error {
+            StoreError::Database(sqlx::Error::PoolTimedOut) => {
+                " (no connection in time: is the server running and reachable?)"
+            }
+            _ => "",
+        };
+        format!(
+            "cannot open the database {}: {error}{hint}",
+            config.database
+        )
+    };
+    let store = Store::connect(&config.database).await.map_err(cannot)?;
+    store.migrate().await.map_err(cannot)?;
     Ok(store)
+}
+
+/// `users create`: the account and its token, or what failed and why.
+async fn create_account(config: &Config, new: NewUser) -> Result<(User, String), String> {
+    let store = store(config).await?;
+    let created = create_user(&store, Actor::System, new).await;
+    store.close().await;
+    created.map_err(|error| error.to_string())
 }
 
 async fn run(command: Command, config: Config) -> Result<(), String> {
@@ -111,6 +137,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             Ok(())
         }
         Command::Serve => {
+            let database = config.database.clone();
             let service = match Service::build(config).await {
                 Ok(service) => service,
                 // A missing key is a configuration mistake, answered like the others.
@@ -121,7 +148,10 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                     );
                     std::process::exit(2);
                 }
-                Err(error) => return Err(error.to_string()),
+                Err(BuildError::Store(error)) => {
+                    return Err(format!("cannot open the database {database}: {error}"))
+                }
+                Err(error) => return Err(format!("cannot start: {error}")),
             };
             serve(service).await
         }
@@ -143,9 +173,8 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                     structure_id,
                 },
         } => {
-            let store = store(&config).await?;
-            let created = create_user(
-                &store,
+            let (user, token) = create_account(
+                &config,
                 NewUser {
                     role,
                     name,
@@ -154,10 +183,14 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                     structure_id,
                 },
             )
-            .await;
-            store.close().await;
-            let (user, token) = created.map_err(|e| e.to_string())?;
-            println!("created {} {} ({})", user.role, user.id, user.email);
+            .await
+            .map_err(|why| format!("cannot create the user: {why}"))?;
+            println!(
+                "created {} {} ({})",
+                user.role.as_str(),
+                user.id,
+                user.email
+            );
             println!("{token}");
             Ok(())
         }

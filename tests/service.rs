@@ -94,6 +94,63 @@ async fn users_create_prints_a_working_token_on_its_last_line() {
 }
 
 #[test]
+fn users_create_says_what_failed_and_why() {
+    let create = |url: &str, role: &str| {
+        let output = Command::new(BINARY)
+            .args(["users", "create", "--role", role, "--name", "Ada"])
+            .args(["--email", "ada@example.org"])
+            .env("DATABASE_URL", url)
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{output:?}");
+        assert!(output.stdout.is_empty(), "no token: {output:?}");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let data = tempfile::tempdir().unwrap();
+    let file = data.path().join("a-file");
+    std::fs::write(&file, "not a folder").unwrap();
+
+    // A database that cannot be opened: the message names it and the cause.
+    let unusable = format!("sqlite://{}", file.join("cli.sqlite").display());
+    let stderr = create(&unusable, "admin");
+    assert!(
+        stderr.contains("cannot create the user: cannot open the database"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&unusable), "names the database: {stderr}");
+    assert!(stderr.contains("cannot create the data folder"), "{stderr}");
+    assert!(!stderr.contains("internal error"), "{stderr}");
+
+    // A file that is no database: the database's own complaint.
+    let garbage = data.path().join("garbage.sqlite");
+    std::fs::write(&garbage, "x".repeat(4096)).unwrap();
+    let stderr = create(&format!("sqlite://{}", garbage.display()), "admin");
+    assert!(stderr.contains("database error"), "{stderr}");
+    assert!(stderr.contains("not a database"), "{stderr}");
+
+    // On PostgreSQL, a database that does not exist on a reachable server.
+    if let Some(server) = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
+        let (root, _) = server.split('?').next().unwrap().rsplit_once('/').unwrap();
+        let missing = format!("{root}/es_missing_{}", uuid::Uuid::new_v4().simple());
+        let stderr = create(&missing, "admin");
+        assert!(stderr.contains("cannot open the database"), "{stderr}");
+        assert!(stderr.contains("does not exist"), "{stderr}");
+    }
+
+    // A role that is not one: the message names the flag and the choices.
+    let usable = format!("sqlite://{}", data.path().join("cli.sqlite").display());
+    let stderr = create(&usable, "coach");
+    assert!(stderr.contains("--role"), "{stderr}");
+    assert!(
+        stderr.contains("must be admin, club_manager or social_worker"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn an_invalid_setting_stops_start_up_naming_the_variable() {
     for (variable, value) in [
         ("BIND", "everywhere"),
@@ -113,6 +170,42 @@ fn an_invalid_setting_stops_start_up_naming_the_variable() {
     }
 }
 
+#[test]
+fn secrets_from_the_environment_stay_out_of_help_and_errors() {
+    let password = "pg-pa55-word";
+    let key = "help-secret-key-0123456789abcdef0123456789";
+    let secrets = [
+        (
+            "DATABASE_URL",
+            format!("postgres://sport:{password}@db.invalid/sport"),
+        ),
+        ("SMTP_URL", format!("smtp://mailer:{password}@smtp.invalid")),
+        ("SECRET_KEY", key.to_owned()),
+    ];
+    let help = Command::new(BINARY)
+        .arg("--help")
+        .envs(secrets.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    assert!(help.status.success(), "{help:?}");
+    let shown = String::from_utf8_lossy(&help.stdout);
+    assert!(shown.contains("DATABASE_URL"), "{shown}");
+    assert!(!shown.contains(password) && !shown.contains(key), "{shown}");
+
+    let invalid = Command::new(BINARY)
+        .arg("migrate")
+        .env(
+            "DATABASE_URL",
+            format!("mysql://sport:{password}@db.invalid/x"),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(invalid.status.code(), Some(2), "{invalid:?}");
+    let stderr = String::from_utf8_lossy(&invalid.stderr);
+    assert!(stderr.contains("DATABASE_URL"), "{stderr}");
+    assert!(!stderr.contains(password), "{stderr}");
+}
+
 #[tokio::test]
 async fn health_documentation_and_error_shapes() {
     let app = spawn_app().await;
@@ -128,6 +221,21 @@ async fn health_documentation_and_error_shapes() {
         "/api/v1/sessions/{session_id}/occurrences/{key}",
     ] {
         assert!(spec.body["paths"].get(path).is_some(), "{path} documented");
+    }
+    let schemas = &spec.body["components"]["schemas"];
+    assert_eq!(
+        schemas["Role"]["enum"],
+        json!(["admin", "club_manager", "social_worker"]),
+        "roles are listed"
+    );
+    for object in ["UserView", "CreateUser"] {
+        assert!(
+            schemas[object]["properties"]["role"]
+                .to_string()
+                .contains("#/components/schemas/Role"),
+            "{object}.role is the Role enum: {}",
+            schemas[object]["properties"]["role"]
+        );
     }
     let docs = app
         .client

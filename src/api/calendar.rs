@@ -15,7 +15,7 @@ use crate::domain::calendar::{self, Method};
 use crate::domain::invite;
 use crate::domain::schedule::OccurrenceKey;
 use crate::mail::compose::{map_url, summary, Facts, PRODID};
-use crate::mail::context::Lang;
+use crate::mail::lang::Lang;
 use crate::planning::schedule_of;
 use crate::store::StoreError;
 

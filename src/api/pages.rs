@@ -1,7 +1,7 @@
 //! Small HTML pages for people without an account: RSVP answers and the printable
 //! schedule. Plain, readable on a phone, printable; every value escaped.
 
-use crate::mail::context::Lang;
+use crate::mail::lang::Lang;
 
 pub use crate::mail::templates::escape_html as escape;
 

@@ -13,7 +13,7 @@ use super::AppState;
 use crate::domain::rsvp::{Answer, Rsvp};
 use crate::domain::schedule::{Occurrence, OccurrenceStatus};
 use crate::mail::compose::{summary, Facts};
-use crate::mail::context::Lang;
+use crate::mail::lang::Lang;
 use crate::mail::written_time::written;
 use crate::ops::rsvp::{answer_rsvp, RsvpOutcome};
 

@@ -10,7 +10,7 @@ use super::AppState;
 use crate::domain::participants::roster_name;
 use crate::domain::schedule::{Occurrence, OccurrenceKey, OccurrenceStatus};
 use crate::mail::compose::{summary, Facts};
-use crate::mail::context::Lang;
+use crate::mail::lang::Lang;
 use crate::mail::written_time::written;
 use crate::store::enrollments::EnrollmentFilter;
 use crate::store::participants::Participant;

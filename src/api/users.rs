@@ -2,38 +2,20 @@ use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
-use super::auth::{new_token, Auth};
+use super::auth::Auth;
 use super::error::{ApiError, OrNotFound};
 use super::{ApiTags, AppState};
-use crate::accounts::{create_user, NewUser};
+use crate::domain::access::Role;
+use crate::ops::users::{self, Actor, NewUser, UserChanges};
 use crate::store::users::User;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum RoleName {
-    Admin,
-    ClubManager,
-    SocialWorker,
-}
-
-impl RoleName {
-    fn as_str(&self) -> &'static str {
-        match self {
-            Self::Admin => "admin",
-            Self::ClubManager => "club_manager",
-            Self::SocialWorker => "social_worker",
-        }
-    }
-}
 
 #[derive(Object)]
 pub struct UserView {
     pub id: Uuid,
-    /// `admin`, `club_manager` or `social_worker`.
-    pub role: String,
+    pub role: Role,
     pub name: String,
     pub email: String,
     /// The one club of a club manager.
@@ -61,7 +43,7 @@ impl From<User> for UserView {
 
 #[derive(Object)]
 pub struct CreateUser {
-    pub role: RoleName,
+    pub role: Role,
     pub name: String,
     pub email: String,
     /// Required for a club manager.
@@ -107,12 +89,12 @@ impl UsersApi {
         state: Data<&AppState>,
         body: Json<CreateUser>,
     ) -> Result<UserCreated, ApiError> {
-        auth.require_admin()?;
         let body = body.0;
-        let (user, token) = create_user(
+        let (user, token) = users::create_user(
             &state.store,
+            Actor::Caller(&auth.0),
             NewUser {
-                role: body.role.as_str().to_owned(),
+                role: body.role,
                 name: body.name,
                 email: body.email,
                 club_id: body.club_id,
@@ -158,28 +140,16 @@ impl UsersApi {
         user_id: Path<Uuid>,
         body: Json<UpdateUser>,
     ) -> Result<Json<UserView>, ApiError> {
-        let caller = auth.require_admin()?;
-        if let Some(disabled) = body.disabled {
-            if disabled && caller.user_id == user_id.0 {
-                return Err(ApiError::invalid(
-                    "disabled",
-                    "you cannot disable your own account",
-                ));
-            }
-            state
-                .store
-                .set_user_disabled(user_id.0, disabled)
-                .await
-                .or_not_found("user")?;
-        }
-        Ok(Json(
-            state
-                .store
-                .user(user_id.0)
-                .await
-                .or_not_found("user")?
-                .into(),
-        ))
+        let user = users::update_user(
+            &state.store,
+            &auth.0,
+            user_id.0,
+            UserChanges {
+                disabled: body.disabled,
+            },
+        )
+        .await?;
+        Ok(Json(user.into()))
     }
 
     /// The caller's own account.
@@ -202,12 +172,7 @@ impl UsersApi {
         auth: Auth,
         state: Data<&AppState>,
     ) -> Result<Json<NewToken>, ApiError> {
-        let (token, hash) = new_token();
-        state
-            .store
-            .replace_token(auth.0.user_id, &hash, crate::clock::now())
-            .await
-            .or_not_found("user")?;
+        let token = users::rotate_own_token(&state.store, &auth.0).await?;
         Ok(Json(NewToken { token }))
     }
 }

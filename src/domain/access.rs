@@ -4,10 +4,16 @@ use uuid::Uuid;
 
 use super::schedule::SessionStatus;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What an account may do; stored and answered as `admin`, `club_manager` or
+/// `social_worker`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
 pub enum Role {
+    /// Programme staff.
     Admin,
+    /// The manager of one club.
     ClubManager,
+    /// A social worker of one structure.
     SocialWorker,
 }
 
@@ -27,6 +33,17 @@ impl Role {
             "social_worker" => Some(Self::SocialWorker),
             _ => None,
         }
+    }
+}
+
+/// What a person is told when a role is not one of the three.
+pub const ROLE_CHOICES: &str = "must be admin, club_manager or social_worker";
+
+/// A stored role (`#[sqlx(try_from = "String")]`).
+impl TryFrom<String> for Role {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        Self::parse(&text).ok_or_else(|| format!("unknown role {text:?}"))
     }
 }
 
@@ -69,6 +86,14 @@ mod tests {
             club_id,
             structure_id: None,
         }
+    }
+
+    #[test]
+    fn roles_read_back_as_written() {
+        for role in [Role::Admin, Role::ClubManager, Role::SocialWorker] {
+            assert_eq!(Role::try_from(role.as_str().to_owned()), Ok(role));
+        }
+        assert!(Role::try_from("coach".to_owned()).is_err());
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod presence;
 pub mod rsvp;
 pub mod schedule;
 pub mod stats;
+pub mod tokens;
 pub mod validate;
 pub mod window;
 

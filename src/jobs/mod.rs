@@ -4,12 +4,15 @@
 pub mod horizon;
 pub mod reminders;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::api::AppState;
+use crate::config::JobTiming;
+use crate::mail::Mailer;
+use crate::store::Store;
 
 /// The running jobs.
 pub struct Jobs {
@@ -18,21 +21,20 @@ pub struct Jobs {
     stoppable: Vec<JoinHandle<()>>,
 }
 
-pub fn spawn(state: &AppState) -> Jobs {
+pub fn spawn(store: &Store, mailer: &Arc<Mailer>, timing: &JobTiming) -> Jobs {
     let (stop, stopping) = watch::channel(false);
-    let timing = state.config.jobs.clone();
     let stoppable = vec![
         tokio::spawn(crate::mail::worker::run(
-            state.store.clone(),
-            state.mailer.clone(),
+            store.clone(),
+            mailer.clone(),
             timing.clone(),
             stopping.clone(),
         )),
-        tokio::spawn(reminders::run(state.store.clone(), timing, stopping)),
+        tokio::spawn(reminders::run(store.clone(), timing.clone(), stopping)),
     ];
     Jobs {
         stop,
-        horizon: tokio::spawn(horizon::run(state.store.clone())),
+        horizon: tokio::spawn(horizon::run(store.clone())),
         stoppable,
     }
 }

@@ -9,7 +9,8 @@ use lettre::message::Mailbox;
 use lettre::Message;
 use uuid::Uuid;
 
-use super::context::{Lang, MailContext, MessageKind};
+use super::context::{MailContext, MessageKind};
+use super::lang::Lang;
 use super::mime::{self, CalendarPart};
 use super::templates::TemplateError;
 use super::written_time::{weekday_recurrence, written, written_in};

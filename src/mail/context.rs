@@ -6,36 +6,10 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use super::lang::Lang;
 use super::written_time::{weekday_recurrence, written};
 
 pub use crate::domain::messages::MessageKind;
-
-/// Language of a message. Serialised as "fr" / "en".
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Lang {
-    Fr,
-    En,
-}
-
-impl Lang {
-    pub const ALL: [Lang; 2] = [Lang::Fr, Lang::En];
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Lang::Fr => "fr",
-            Lang::En => "en",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "fr" => Some(Lang::Fr),
-            "en" => Some(Lang::En),
-            _ => None,
-        }
-    }
-}
 
 /// Everything a template may show. All fields are always present in the
 /// template context (`None` becomes `none`), so templates test options with
@@ -166,14 +140,6 @@ mod tests {
         }
         assert_eq!(MessageKind::parse("nope"), None);
         assert_eq!(MessageKind::DeliveryFailed.as_str(), "delivery_failed");
-    }
-
-    #[test]
-    fn lang_round_trip() {
-        for l in Lang::ALL {
-            assert_eq!(Lang::parse(l.as_str()), Some(l));
-        }
-        assert_eq!(Lang::parse("de"), None);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 pub mod compose;
 pub mod context;
+pub mod lang;
 pub mod mime;
 pub mod preview;
 pub mod templates;

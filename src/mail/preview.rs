@@ -6,7 +6,8 @@ use std::path::Path;
 use chrono::NaiveDate;
 use lettre::message::Mailbox;
 
-use super::context::{Lang, MailContext, MessageKind};
+use super::context::{MailContext, MessageKind};
+use super::lang::Lang;
 use super::mime::{self, CalendarPart};
 use super::templates::Templates;
 use crate::config::Config;

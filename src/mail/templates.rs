@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 use minijinja::value::Serde;
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior};
 
-use super::context::{Lang, MailContext, MessageKind};
+use super::context::{MailContext, MessageKind};
+use super::lang::Lang;
 
 /// The three rendered parts of one message.
 #[derive(Clone, Debug, PartialEq, Eq)]

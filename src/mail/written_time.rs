@@ -3,7 +3,7 @@
 use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc, Weekday};
 use chrono_tz::Tz;
 
-use super::context::Lang;
+use super::lang::Lang;
 
 const FR_DAYS: [&str; 7] = [
     "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",

@@ -63,3 +63,4 @@ pub mod places;
 pub mod reminders;
 pub mod rsvp;
 pub mod sessions;
+pub mod users;

@@ -4,11 +4,13 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{conflict_on_unique, on_pool, on_writer, touched, Store, StoreError, StoreResult};
+use crate::domain::access::Role;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct User {
     pub id: Uuid,
-    pub role: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
     pub name: String,
     pub email: String,
     pub club_id: Option<Uuid>,
@@ -26,7 +28,7 @@ impl Store {
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
             )
             .bind(user.id)
-            .bind(&user.role)
+            .bind(user.role.as_str())
             .bind(&user.name)
             .bind(&user.email)
             .bind(user.club_id)

@@ -9,8 +9,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::Connection;
 
-use entourage_sport::accounts::{create_user, NewUser};
 use entourage_sport::config::{Config, Settings};
+use entourage_sport::domain::access::Role;
+use entourage_sport::ops::users::{create_user, Actor, NewUser};
 use entourage_sport::Service;
 
 pub mod french;
@@ -130,8 +131,9 @@ pub async fn spawn_with(options: TestOptions) -> TestApp {
     }
     let (_, admin) = create_user(
         &service.state.store,
+        Actor::System,
         NewUser {
-            role: "admin".into(),
+            role: Role::Admin,
             name: "Programme Staff".into(),
             email: "staff@example.org".into(),
             club_id: None,
