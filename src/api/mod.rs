@@ -1,4 +1,5 @@
-//! HTTP only: parse, authorise, call the domain and the store, answer.
+//! HTTP only: parse the request, call one operation (`crate::ops`) or a read of the
+//! store, render the answer; every error as problem+json.
 
 pub mod attendance;
 pub mod auth;

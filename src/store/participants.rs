@@ -184,10 +184,12 @@ impl Tx {
 
     /// Whether the participant was erased. On PostgreSQL it locks their row until the
     /// transaction ends, so an erasure running meanwhile either comes first (and is
-    /// seen) or waits and then finds what this transaction wrote.
+    /// seen) or waits and then finds what this transaction wrote. NO KEY UPDATE: the
+    /// foreign-key checks of other writers (outbox rows naming this person) take KEY
+    /// SHARE and must not wait on it, or a promotion and this enrollment deadlock.
     pub async fn participant_erased(&mut self, id: Uuid) -> StoreResult<bool> {
         let sql = if self.is_postgres() {
-            "SELECT erased_at IS NOT NULL FROM participants WHERE id = $1 FOR UPDATE"
+            "SELECT erased_at IS NOT NULL FROM participants WHERE id = $1 FOR NO KEY UPDATE"
         } else {
             "SELECT erased_at IS NOT NULL FROM participants WHERE id = $1"
         };
