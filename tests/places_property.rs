@@ -16,7 +16,9 @@
 //!    `confirmed`) equals the confirmed series enrollments covering it + the confirmed
 //!    enrollments for it − the "I can't come" answers of those for it;
 //! b. taken ≤ capacity in every occurrence that is not cancelled, unless a lowered
-//!    capacity overbooked it — then nobody covering it was confirmed after the lowering;
+//!    capacity overbooked it — then nobody covering it was confirmed after the lowering
+//!    (bringing back a cancelled occurrence, and an occurrence that a changed rule or
+//!    start replaces without its capacity override, count as lowerings);
 //! c. nobody waits while every upcoming occurrence they need has a place, and nobody
 //!    later in a session's queue was confirmed while an earlier one who would have fit
 //!    that place still waits;
@@ -1289,6 +1291,8 @@ struct Track {
     session_capacity: HashMap<Uuid, (i32, Option<usize>)>,
     /// The occurrences of the last state seen.
     present: HashSet<OccId>,
+    /// Those of them that were cancelled.
+    cancelled: HashSet<OccId>,
     /// Violations already reported (each is reported once).
     reported: HashSet<String>,
     violations: Vec<Violation>,
@@ -1332,14 +1336,22 @@ impl Track {
             let session_lowered = self.session_capacity.get(&id.0).and_then(|(_, l)| *l);
             match self.capacity.get_mut(id) {
                 Some(entry) if self.present.contains(id) => {
-                    if occ.capacity < entry.0 {
+                    // A cancelled occurrence needs no place; brought back, it holds
+                    // whoever was confirmed meanwhile, like a lowered capacity.
+                    let restored = self.cancelled.contains(id) && !occ.cancelled;
+                    if occ.capacity < entry.0 || restored {
                         entry.1 = Some(step);
                     }
                     entry.0 = occ.capacity;
                 }
-                // An occurrence seen for the first time, or again (a changed rule, an
-                // enrollment beyond the horizon), has the session's capacity, lowered
-                // when the session's was.
+                // An occurrence that appears with a changed rule or start takes the
+                // enrollments of the one it replaces, but not that one's capacity
+                // override (dropped, and said so in `dropped_overrides`): a lowering.
+                _ if step > 0 => {
+                    self.capacity.insert(id.clone(), (occ.capacity, Some(step)));
+                }
+                // The initial state: the session's capacity, lowered when the
+                // session's was.
                 _ => {
                     let before = self.capacity.get(id).and_then(|(_, l)| *l);
                     self.capacity
@@ -1348,6 +1360,11 @@ impl Track {
             }
         }
         self.present = occs.keys().cloned().collect();
+        self.cancelled = occs
+            .iter()
+            .filter(|(_, o)| o.cancelled)
+            .map(|(id, _)| id.clone())
+            .collect();
     }
 }
 
