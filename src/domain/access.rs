@@ -17,35 +17,14 @@ pub enum Role {
     SocialWorker,
 }
 
-impl Role {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Admin => "admin",
-            Self::ClubManager => "club_manager",
-            Self::SocialWorker => "social_worker",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "admin" => Some(Self::Admin),
-            "club_manager" => Some(Self::ClubManager),
-            "social_worker" => Some(Self::SocialWorker),
-            _ => None,
-        }
-    }
-}
+super::text_enum!(Role {
+    Admin = "admin",
+    ClubManager = "club_manager",
+    SocialWorker = "social_worker",
+});
 
 /// What a person is told when a role is not one of the three.
 pub const ROLE_CHOICES: &str = "must be admin, club_manager or social_worker";
-
-/// A stored role (`#[sqlx(try_from = "String")]`).
-impl TryFrom<String> for Role {
-    type Error = String;
-    fn try_from(text: String) -> Result<Self, String> {
-        Self::parse(&text).ok_or_else(|| format!("unknown role {text:?}"))
-    }
-}
 
 /// The authenticated user behind a request.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -29,31 +29,13 @@ pub enum Mark {
     Excused,
 }
 
-impl TryFrom<String> for Mark {
-    type Error = String;
-    fn try_from(text: String) -> Result<Self, String> {
-        Self::parse(&text).ok_or_else(|| format!("unknown attendance mark {text:?}"))
-    }
-}
+super::text_enum!(Mark {
+    Present = "present",
+    Absent = "absent",
+    Excused = "excused",
+});
 
 impl Mark {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Present => "present",
-            Self::Absent => "absent",
-            Self::Excused => "excused",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "present" => Some(Self::Present),
-            "absent" => Some(Self::Absent),
-            "excused" => Some(Self::Excused),
-            _ => None,
-        }
-    }
-
     /// What a confirmed participant the club did not mention is recorded as: excused
     /// when they said ahead that they could not come.
     pub fn unmentioned(declined: bool) -> Self {

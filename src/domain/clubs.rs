@@ -11,26 +11,9 @@ pub enum PartnershipStatus {
     Ended,
 }
 
-impl PartnershipStatus {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Prospect => "prospect",
-            Self::Active => "active",
-            Self::Paused => "paused",
-            Self::Ended => "ended",
-        }
-    }
-}
-
-impl TryFrom<String> for PartnershipStatus {
-    type Error = String;
-    fn try_from(text: String) -> Result<Self, String> {
-        match text.as_str() {
-            "prospect" => Ok(Self::Prospect),
-            "active" => Ok(Self::Active),
-            "paused" => Ok(Self::Paused),
-            "ended" => Ok(Self::Ended),
-            other => Err(format!("unknown partnership status {other:?}")),
-        }
-    }
-}
+super::text_enum!(PartnershipStatus {
+    Prospect = "prospect",
+    Active = "active",
+    Paused = "paused",
+    Ended = "ended",
+});

@@ -19,43 +19,16 @@ pub enum MessageKind {
     AbsenceAlert,
 }
 
-impl MessageKind {
-    pub const ALL: [MessageKind; 8] = [
-        MessageKind::Invitation,
-        MessageKind::Update,
-        MessageKind::Cancellation,
-        MessageKind::Waitlisted,
-        MessageKind::Promotion,
-        MessageKind::Reminder,
-        MessageKind::DeliveryFailed,
-        MessageKind::AbsenceAlert,
-    ];
-
-    /// The snake_case name, also the template file stem ("delivery_failed").
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            MessageKind::Invitation => "invitation",
-            MessageKind::Update => "update",
-            MessageKind::Cancellation => "cancellation",
-            MessageKind::Waitlisted => "waitlisted",
-            MessageKind::Promotion => "promotion",
-            MessageKind::Reminder => "reminder",
-            MessageKind::DeliveryFailed => "delivery_failed",
-            MessageKind::AbsenceAlert => "absence_alert",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-}
-
-impl TryFrom<String> for MessageKind {
-    type Error = String;
-    fn try_from(text: String) -> Result<Self, String> {
-        Self::parse(&text).ok_or_else(|| format!("unknown message kind {text:?}"))
-    }
-}
+super::text_enum!(MessageKind {
+    Invitation = "invitation",
+    Update = "update",
+    Cancellation = "cancellation",
+    Waitlisted = "waitlisted",
+    Promotion = "promotion",
+    Reminder = "reminder",
+    DeliveryFailed = "delivery_failed",
+    AbsenceAlert = "absence_alert",
+});
 
 /// Who a message is for: the participant, or their social worker (a copy, a notice).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, poem_openapi::Enum)]
@@ -65,25 +38,10 @@ pub enum Audience {
     Referrer,
 }
 
-impl Audience {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Participant => "participant",
-            Self::Referrer => "referrer",
-        }
-    }
-}
-
-impl TryFrom<String> for Audience {
-    type Error = String;
-    fn try_from(text: String) -> Result<Self, String> {
-        match text.as_str() {
-            "participant" => Ok(Self::Participant),
-            "referrer" => Ok(Self::Referrer),
-            other => Err(format!("unknown audience {other:?}")),
-        }
-    }
-}
+super::text_enum!(Audience {
+    Participant = "participant",
+    Referrer = "referrer",
+});
 
 /// Where a message stands in the outbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, poem_openapi::Enum)]
@@ -100,44 +58,10 @@ pub enum Delivery {
     Skipped,
 }
 
-impl Delivery {
-    pub const ALL: [Delivery; 5] = [
-        Delivery::Pending,
-        Delivery::Sending,
-        Delivery::Sent,
-        Delivery::Dead,
-        Delivery::Skipped,
-    ];
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Sending => "sending",
-            Self::Sent => "sent",
-            Self::Dead => "dead",
-            Self::Skipped => "skipped",
-        }
-    }
-}
-
-impl TryFrom<String> for Delivery {
-    type Error = String;
-    fn try_from(text: String) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|d| d.as_str() == text)
-            .ok_or_else(|| format!("unknown delivery status {text:?}"))
-    }
-}
-
-impl std::fmt::Display for MessageKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::fmt::Display for Delivery {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+super::text_enum!(Delivery {
+    Pending = "pending",
+    Sending = "sending",
+    Sent = "sent",
+    Dead = "dead",
+    Skipped = "skipped",
+});

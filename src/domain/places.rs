@@ -31,25 +31,10 @@ pub enum Scope {
     Occurrence,
 }
 
-impl Scope {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Series => "series",
-            Self::Occurrence => "occurrence",
-        }
-    }
-}
-
-impl TryFrom<String> for Scope {
-    type Error = String;
-    fn try_from(text: String) -> Result<Self, String> {
-        match text.as_str() {
-            "series" => Ok(Self::Series),
-            "occurrence" => Ok(Self::Occurrence),
-            other => Err(format!("unknown scope {other:?}")),
-        }
-    }
-}
+super::text_enum!(Scope {
+    Series = "series",
+    Occurrence = "occurrence",
+});
 
 /// Where an enrollment stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
@@ -62,29 +47,15 @@ pub enum EnrollmentStatus {
     Cancelled,
 }
 
-impl EnrollmentStatus {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Confirmed => "confirmed",
-            Self::Waitlisted => "waitlisted",
-            Self::Cancelled => "cancelled",
-        }
-    }
+super::text_enum!(EnrollmentStatus {
+    Confirmed = "confirmed",
+    Waitlisted = "waitlisted",
+    Cancelled = "cancelled",
+});
 
+impl EnrollmentStatus {
     pub fn is_active(&self) -> bool {
         *self != Self::Cancelled
-    }
-}
-
-impl TryFrom<String> for EnrollmentStatus {
-    type Error = String;
-    fn try_from(text: String) -> Result<Self, String> {
-        match text.as_str() {
-            "confirmed" => Ok(Self::Confirmed),
-            "waitlisted" => Ok(Self::Waitlisted),
-            "cancelled" => Ok(Self::Cancelled),
-            other => Err(format!("unknown enrollment status {other:?}")),
-        }
     }
 }
 

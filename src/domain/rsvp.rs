@@ -22,22 +22,12 @@ pub enum Answer {
     NotComing,
 }
 
+super::text_enum!(Answer {
+    Coming = "coming",
+    NotComing = "not_coming",
+});
+
 impl Answer {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Coming => "coming",
-            Self::NotComing => "not_coming",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "coming" => Some(Self::Coming),
-            "not_coming" => Some(Self::NotComing),
-            _ => None,
-        }
-    }
-
     fn byte(self) -> u8 {
         match self {
             Self::Coming => 1,

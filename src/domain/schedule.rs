@@ -73,13 +73,6 @@ pub enum OccurrenceStatus {
     Cancelled,
 }
 
-impl TryFrom<String> for OccurrenceStatus {
-    type Error = String;
-    fn try_from(text: String) -> Result<Self, String> {
-        Self::parse(&text).ok_or_else(|| format!("unknown occurrence status {text:?}"))
-    }
-}
-
 /// Where a session stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
 #[oai(rename_all = "snake_case")]
@@ -92,46 +85,17 @@ pub enum SessionStatus {
     Cancelled,
 }
 
-impl SessionStatus {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Draft => "draft",
-            Self::Published => "published",
-            Self::Cancelled => "cancelled",
-        }
-    }
-}
+super::text_enum!(SessionStatus {
+    Draft = "draft",
+    Published = "published",
+    Cancelled = "cancelled",
+});
 
-impl TryFrom<String> for SessionStatus {
-    type Error = String;
-    fn try_from(text: String) -> Result<Self, String> {
-        match text.as_str() {
-            "draft" => Ok(Self::Draft),
-            "published" => Ok(Self::Published),
-            "cancelled" => Ok(Self::Cancelled),
-            other => Err(format!("unknown session status {other:?}")),
-        }
-    }
-}
-
-impl OccurrenceStatus {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Scheduled => "scheduled",
-            Self::Moved => "moved",
-            Self::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "scheduled" => Some(Self::Scheduled),
-            "moved" => Some(Self::Moved),
-            "cancelled" => Some(Self::Cancelled),
-            _ => None,
-        }
-    }
-}
+super::text_enum!(OccurrenceStatus {
+    Scheduled = "scheduled",
+    Moved = "moved",
+    Cancelled = "cancelled",
+});
 
 /// A change to one occurrence, kept by key so the rule itself stays untouched.
 #[derive(Debug, Clone, PartialEq, Eq)]
