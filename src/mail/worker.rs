@@ -303,7 +303,7 @@ async fn attempt(
         let _connection = connections.acquire().await;
         // Past its lease, another worker may claim the message again: starting the
         // send this late could deliver it twice. Hand it back instead.
-        if lease_running_out(claim, timing, crate::clock::now()) {
+        if lease_running_out(claim.message.lease_until, timing, crate::clock::now()) {
             uncount(batch, &recipient);
             return None;
         }
@@ -321,13 +321,14 @@ async fn attempt(
     }
 }
 
-/// Whether less than a third of the claim's lease is left: too little to start a send.
-fn lease_running_out(claim: &Claim, timing: &JobTiming, now: DateTime<Utc>) -> bool {
+/// Whether less than a third of a claim's lease is left: too little to start a send.
+fn lease_running_out(
+    lease_until: Option<DateTime<Utc>>,
+    timing: &JobTiming,
+    now: DateTime<Utc>,
+) -> bool {
     let lease = Duration::from_std(timing.lease).unwrap_or(Duration::minutes(5));
-    claim
-        .message
-        .lease_until
-        .is_some_and(|until| now + lease / 3 >= until)
+    lease_until.is_some_and(|until| now + lease / 3 >= until)
 }
 
 /// When the recipient already had their share this hour: until when to wait. Otherwise
@@ -397,6 +398,18 @@ pub fn backoff(timing: &JobTiming, attempts: i32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_send_starts_only_while_a_third_of_the_lease_is_left() {
+        let timing = JobTiming::default();
+        let lease = Duration::from_std(timing.lease).unwrap();
+        let claimed = Utc::now();
+        let until = Some(claimed + lease);
+        assert!(!lease_running_out(until, &timing, claimed));
+        assert!(!lease_running_out(until, &timing, claimed + lease / 2));
+        assert!(lease_running_out(until, &timing, claimed + lease * 2 / 3));
+        assert!(lease_running_out(until, &timing, claimed + lease));
+    }
 
     #[test]
     fn backoff_doubles_from_the_base_up_to_six_hours() {
