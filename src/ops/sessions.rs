@@ -199,7 +199,7 @@ pub async fn update_session(
     if calendars_change {
         let mut update = Notice::new(
             MessageKind::Update,
-            Target::Session(session.id, "confirmed"),
+            Target::Session(session.id, EnrollmentStatus::Confirmed),
             now,
         );
         update.new_sequence = true;

@@ -523,7 +523,10 @@ impl Tx {
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<Uuid>> {
         use super::outbox::{MessageKind, Notice, Target};
-        for (status, method) in [("confirmed", Some("CANCEL")), ("waitlisted", None)] {
+        for (status, method) in [
+            (EnrollmentStatus::Confirmed, Some("CANCEL")),
+            (EnrollmentStatus::Waitlisted, None),
+        ] {
             let mut cancellation = Notice::new(
                 MessageKind::Cancellation,
                 Target::Session(session_id, status),

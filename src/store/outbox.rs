@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
 use super::{on_pool, on_tx, on_writer, Store, StoreError, StoreResult};
+use crate::domain::places::EnrollmentStatus;
 
 pub use crate::domain::messages::{Audience, Delivery, MessageKind};
 
@@ -16,7 +17,7 @@ pub use crate::domain::messages::{Audience, Delivery, MessageKind};
 pub enum Target<'a> {
     Enrollment(Uuid),
     /// Every enrollment of a session with this status.
-    Session(Uuid, &'a str),
+    Session(Uuid, EnrollmentStatus),
     /// Every confirmed enrollment that covers one occurrence.
     Covering(Uuid, &'a str),
     /// Every confirmed enrollment in a club's sessions (its name or address changed).
@@ -256,7 +257,8 @@ where
     let query = sqlx::query::<DB>(BUMP[target.index()]).bind(target.id());
     match *target {
         Target::Enrollment(_) | Target::Club(_) => query,
-        Target::Session(_, value) | Target::Covering(_, value) => query.bind(value),
+        Target::Session(_, status) => query.bind(status.as_str()),
+        Target::Covering(_, value) => query.bind(value),
     }
 }
 
@@ -288,7 +290,8 @@ where
         .bind(notice.target.id());
     match notice.target {
         Target::Enrollment(_) | Target::Club(_) => query,
-        Target::Session(_, value) | Target::Covering(_, value) => query.bind(value),
+        Target::Session(_, status) => query.bind(status.as_str()),
+        Target::Covering(_, value) => query.bind(value),
     }
 }
 
