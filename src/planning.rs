@@ -5,7 +5,9 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::domain::schedule::{materialize, Override, Schedule, ScheduleSpec};
+use crate::domain::schedule::{
+    materialize, Occurrence, OccurrenceKey, Override, Schedule, ScheduleSpec,
+};
 use crate::domain::FieldError;
 use crate::store::sessions::{Materialization, MaterializedOccurrence, Session};
 use crate::store::{Store, StoreResult};
@@ -19,6 +21,21 @@ pub fn schedule_of(session: &Session) -> Result<Schedule, FieldError> {
         rrule: session.rrule.as_deref(),
         exdates: &session.exdates,
     })
+}
+
+/// One occurrence of a session as it stands: its rule, moved or cancelled by override.
+pub async fn occurrence_of(
+    store: &Store,
+    session: &Session,
+    schedule: &Schedule,
+    key: OccurrenceKey,
+) -> StoreResult<Occurrence> {
+    let overrides = store.overrides(session.id).await?;
+    Ok(schedule.apply(
+        key,
+        session.capacity,
+        overrides.iter().find(|o| o.key == key),
+    ))
 }
 
 /// The rows the cross-club search holds for `session` at `now`; sets how far they reach.

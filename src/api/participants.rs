@@ -286,13 +286,13 @@ impl ParticipantsApi {
         let changes = ParticipantChanges {
             first_name: b.first_name,
             last_name: b.last_name,
-            email: change(b.email),
-            phone: change(b.phone),
+            email: b.email.into(),
+            phone: b.phone.into(),
             language: b.language,
-            birth_year: change(b.birth_year),
+            birth_year: b.birth_year.into(),
             situation: b.situation,
             notify_referrer: b.notify_referrer,
-            notes: change(b.notes),
+            notes: b.notes.into(),
         };
         let participant =
             ops::participants::update_participant(&state.store, &auth.0, participant_id.0, changes)
@@ -343,14 +343,5 @@ impl ParticipantsApi {
             enrollments: enrollments.into_iter().map(Into::into).collect(),
             exported_at: crate::clock::now(),
         }))
-    }
-}
-
-/// `MaybeUndefined` as the operations read it: absent keeps, `null` clears.
-fn change<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
-    match value {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(v) => Some(Some(v)),
     }
 }

@@ -7,17 +7,16 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 use uuid::Uuid;
 
-use crate::domain::attendance::Mark;
-use crate::domain::places::{EnrollmentStatus, Scope};
-use crate::domain::rsvp::Answer;
-
 use super::auth::Auth;
 use super::error::ApiError;
 use super::{ApiTags, AppState};
+use crate::domain::attendance::Mark;
 use crate::domain::participants::roster_name;
-use crate::domain::schedule::{Occurrence, OccurrenceKey, Schedule};
+use crate::domain::places::{EnrollmentStatus, Scope};
+use crate::domain::rsvp::Answer;
+use crate::domain::schedule::{Occurrence, Schedule};
 use crate::ops::access::{existing_occurrence, managed_session};
-use crate::planning::schedule_of;
+use crate::planning::{occurrence_of, schedule_of};
 use crate::store::sessions::Session;
 
 /// Who is expected at one occurrence, as the club sees it: no contact details, no
@@ -88,26 +87,11 @@ impl RosterApi {
         let session = managed_session(&state.store, &auth.0, session_id.0).await?;
         let schedule = schedule_of(&session)?;
         let key = existing_occurrence(&schedule, &key.0)?;
-        let occurrence = occurrence_of(&state, &session, &schedule, key).await?;
+        let occurrence = occurrence_of(&state.store, &session, &schedule, key).await?;
         Ok(Json(
             roster_of(&state, &session, &schedule, &occurrence).await?,
         ))
     }
-}
-
-/// One occurrence of a session as it stands: its rule, moved or cancelled by override.
-pub async fn occurrence_of(
-    state: &AppState,
-    session: &Session,
-    schedule: &Schedule,
-    key: OccurrenceKey,
-) -> Result<Occurrence, ApiError> {
-    let overrides = state.store.overrides(session.id).await?;
-    Ok(schedule.apply(
-        key,
-        session.capacity,
-        overrides.iter().find(|o| o.key == key),
-    ))
 }
 
 /// The roster of one occurrence of a session the caller manages.

@@ -167,15 +167,6 @@ pub enum SessionCreated {
 
 pub struct SessionsApi;
 
-/// `MaybeUndefined` as the operations read it: absent keeps, `null` clears.
-fn change<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
-    match value {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(v) => Some(Some(v)),
-    }
-}
-
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Sessions")]
 impl SessionsApi {
     /// Publish a session: admin, or the club's manager.
@@ -254,18 +245,18 @@ impl SessionsApi {
         let changes = SessionChanges {
             title: b.title,
             sport: b.sport,
-            description: change(b.description),
-            level: change(b.level),
-            location: change(b.location),
+            description: b.description.into(),
+            level: b.level.into(),
+            location: b.location.into(),
             timezone: b.timezone,
             start: b.start,
             duration_minutes: b.duration_minutes,
-            rrule: change(b.rrule),
+            rrule: b.rrule.into(),
             exdates: b.exdates,
             capacity: b.capacity,
             status: b.status,
-            what_to_bring: change(b.what_to_bring),
-            coach_name: change(b.coach_name),
+            what_to_bring: b.what_to_bring.into(),
+            coach_name: b.coach_name.into(),
             reminder_hours_before: b.reminder_hours_before,
             enrollment_closes_hours_before: b.enrollment_closes_hours_before,
         };
@@ -355,9 +346,9 @@ impl SessionsApi {
         let b = body.0;
         let occurrence_change = OccurrenceChange {
             status: b.status,
-            start: change(b.start),
-            duration_minutes: change(b.duration_minutes),
-            capacity: change(b.capacity),
+            start: b.start.into(),
+            duration_minutes: b.duration_minutes.into(),
+            capacity: b.capacity.into(),
         };
         let c = ops::sessions::change_occurrence(
             &state.store,

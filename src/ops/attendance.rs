@@ -16,7 +16,7 @@ use crate::domain::attendance::{
 use crate::domain::places::EnrollmentStatus;
 use crate::domain::rsvp::Answer;
 use crate::domain::schedule::{Occurrence, OccurrenceStatus, Schedule};
-use crate::planning::schedule_of;
+use crate::planning::{occurrence_of, schedule_of};
 use crate::store::attendance::{AbsenceAlert, Candidate, Recorded, SheetRecord};
 use crate::store::sessions::Session;
 use crate::store::{Store, StoreResult, Tx};
@@ -60,12 +60,7 @@ pub async fn record_attendance(
     let session = managed_session(store, caller, session_id).await?;
     let schedule = schedule_of(&session)?;
     let key = existing_occurrence(&schedule, raw_key)?;
-    let overrides = store.overrides(session.id).await?;
-    let occurrence = schedule.apply(
-        key,
-        session.capacity,
-        overrides.iter().find(|o| o.key == key),
-    );
+    let occurrence = occurrence_of(store, &session, &schedule, key).await?;
     if occurrence.status == OccurrenceStatus::Cancelled {
         return Err(OpError::Conflict(
             "this occurrence was cancelled: there is no attendance to record".into(),
