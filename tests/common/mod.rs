@@ -14,6 +14,7 @@ use entourage_sport::domain::access::Role;
 use entourage_sport::ops::users::{create_user, Actor, NewUser};
 use entourage_sport::Service;
 
+pub mod browser;
 pub mod french;
 pub mod mail;
 pub mod smtp;
