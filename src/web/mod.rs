@@ -32,31 +32,41 @@ pub fn mount(route: Route) -> Route {
         .at("/app/sessions/:session_id", get(search::show_session))
         .at("/app/sessions/:session_id/enrol", post(search::enrol))
         .at("/app/participants", get(participants::list))
-        .at("/app/participants/new",
+        .at(
+            "/app/participants/new",
             get(participants::new_form).post(participants::create),
         )
         .at("/app/participants/:participant_id", get(participants::show))
-        .at("/app/participants/:participant_id/edit",
+        .at(
+            "/app/participants/:participant_id/edit",
             get(participants::edit_form).post(participants::update),
         )
-        .at("/app/participants/:participant_id/erase",
+        .at(
+            "/app/participants/:participant_id/erase",
             get(participants::erase_form).post(participants::erase),
         )
-        .at("/app/participants/:participant_id/feed",
+        .at(
+            "/app/participants/:participant_id/feed",
             post(participants::renew_feed),
         )
-        .at("/app/participants/:participant_id/export",
+        .at(
+            "/app/participants/:participant_id/export",
             get(participants::export),
         )
-        .at("/app/participants/:participant_id/schedule",
+        .at(
+            "/app/participants/:participant_id/schedule",
             get(participants::schedule),
         )
-        .at("/app/enrollments/:enrollment_id/cancel",
+        .at(
+            "/app/enrollments/:enrollment_id/cancel",
             post(participants::cancel_enrollment),
         )
         .at("/app/*rest", get(not_found).post(not_found));
     route
-        .at("/login", get(login::show_form).post(login::ask_link).around(guard))
+        .at(
+            "/login",
+            get(login::show_form).post(login::ask_link).around(guard),
+        )
         .at(
             "/login/:token",
             get(login::confirm).post(login::open_session).around(guard),

@@ -91,9 +91,7 @@ impl<'a> FromRequest<'a> for Posted {
     async fn from_request(request: &'a Request, body: &mut RequestBody) -> poem::Result<Self> {
         let me = SignedIn::from_request(request, body).await?;
         let fields = Fields::from_request(request, body).await?;
-        if request.method() != Method::POST
-            || !same(fields.get("csrf_token"), &me.csrf_token)
-        {
+        if request.method() != Method::POST || !same(fields.get("csrf_token"), &me.csrf_token) {
             return Err(PageError::Csrf.into());
         }
         Ok(Posted { me, fields })
@@ -121,7 +119,10 @@ impl<'a> FromRequest<'a> for AnonymousPost {
 
 /// The CSRF token of a form shown without a session, derived from its cookie.
 pub fn anonymous_token(state: &AppState, seed: &str) -> String {
-    state.mailer.signer.derive("anonymous form", seed.as_bytes())
+    state
+        .mailer
+        .signer
+        .derive("anonymous form", seed.as_bytes())
 }
 
 /// Compares in constant time: how much of a token matches never shows in timing.

@@ -21,20 +21,43 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("macros.html", include_str!("templates/macros.html")),
     ("error.html", include_str!("templates/error.html")),
     ("login.html", include_str!("templates/login.html")),
-    ("login_confirm.html", include_str!("templates/login_confirm.html")),
+    (
+        "login_confirm.html",
+        include_str!("templates/login_confirm.html"),
+    ),
     ("home.html", include_str!("templates/home.html")),
     ("search.html", include_str!("templates/search.html")),
     ("session.html", include_str!("templates/session.html")),
-    ("participants.html", include_str!("templates/participants.html")),
-    ("participant.html", include_str!("templates/participant.html")),
-    ("participant_form.html", include_str!("templates/participant_form.html")),
-    ("participant_erase.html", include_str!("templates/participant_erase.html")),
+    (
+        "participants.html",
+        include_str!("templates/participants.html"),
+    ),
+    (
+        "participant.html",
+        include_str!("templates/participant.html"),
+    ),
+    (
+        "participant_form.html",
+        include_str!("templates/participant_form.html"),
+    ),
+    (
+        "participant_erase.html",
+        include_str!("templates/participant_erase.html"),
+    ),
 ];
 
 /// (file, content type, body) of the assets under `/static/`.
 const ASSETS: &[(&str, &str, &str)] = &[
-    ("app.css", "text/css; charset=utf-8", include_str!("static/app.css")),
-    ("app.js", "text/javascript; charset=utf-8", include_str!("static/app.js")),
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_str!("static/app.css"),
+    ),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_str!("static/app.js"),
+    ),
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
@@ -84,7 +107,8 @@ fn translate(state: &State, key: &str, args: Kwargs) -> Result<String, Error> {
 /// Makes sure every template compiles (start-up and tests).
 pub fn check() -> Result<(), String> {
     for (name, _) in TEMPLATES {
-        ENV.get_template(name).map_err(|e| format!("{name}: {e:#}"))?;
+        ENV.get_template(name)
+            .map_err(|e| format!("{name}: {e:#}"))?;
     }
     Ok(())
 }
@@ -198,7 +222,12 @@ pub fn page(frame: &Frame<'_>, status: StatusCode, template: &str, values: Value
         Ok(body) => html(status, body),
         Err(error) => {
             tracing::error!(%error, template, "page failed");
-            error_page(frame.lang, StatusCode::INTERNAL_SERVER_ERROR, "internal", None)
+            error_page(
+                frame.lang,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                None,
+            )
         }
     }
 }
