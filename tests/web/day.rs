@@ -230,7 +230,7 @@ async fn a_social_workers_day_in_the_browser() {
         ))
         .await;
     see(&browser, "Football loisir du mardi").await;
-    see(&browser, "1 place(s) libre(s)").await;
+    see(&browser, "1 place libre").await;
     look(&browser, "search").await;
     follow(&browser, "Football loisir du mardi").await;
     see(&browser, "Baskets et une bouteille d'eau").await;
