@@ -286,6 +286,7 @@ async fn a_social_workers_day_in_the_browser() {
         .await;
     assert_eq!(answer.status, StatusCode::CREATED, "{answer:?}");
     let bilal = answer.id();
+    let bilal_code = answer.body["code"].as_str().expect("a code").to_owned();
     browser
         .goto(&format!(
             "{}/app/sessions/{}?q=Bilal#enrol",
