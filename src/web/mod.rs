@@ -11,6 +11,7 @@ mod forms;
 mod home;
 mod login;
 mod participants;
+mod request;
 mod search;
 mod session;
 mod view;
@@ -142,7 +143,7 @@ pub type PageResult = Result<Response, PageError>;
 
 /// Every page's middleware: an error becomes a page, a missing session a redirect.
 async fn guard<E: Endpoint>(next: E, request: Request) -> poem::Result<Response> {
-    let lang = view::lang_of(&request, None);
+    let lang = request::lang_of(&request, None);
     let outcome = next.call(request).await;
     Ok(match outcome {
         Ok(response) => response.into_response(),

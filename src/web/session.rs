@@ -11,10 +11,11 @@ use poem::http::{header, Method};
 use poem::{FromRequest, Request, RequestBody};
 
 use super::forms::Fields;
-use super::view::{cookie, lang_of, Lang};
+use super::request::{cookie, lang_of};
 use super::PageError;
 use crate::domain::access::Caller;
 use crate::domain::tokens::hash_token;
+use crate::mail::lang::Lang;
 use crate::ops::sign_in::SESSION_IDLE_DAYS;
 use crate::state::AppState;
 use crate::store::users::User;

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use super::view::Lang;
+use crate::mail::lang::Lang;
 
 /// (key, French, English).
 const WORDS: &[(&str, &str, &str)] = &[

@@ -381,6 +381,12 @@ async fn a_social_workers_day_in_the_browser() {
         .goto(&format!("{}/app/participants", app.base))
         .await;
     look(&browser, "participants").await;
+    // Found by their door code as well as by name.
+    browser
+        .goto(&format!("{}/app/participants?q={bilal_code}", app.base))
+        .await;
+    see(&browser, "Bilal Haddad").await;
+    assert!(!browser.text().await.contains("Amina Diallo"));
 
     // Erase Amina: a confirmation page says what goes and what stays.
     browser
