@@ -123,8 +123,15 @@ async fn store(config: &Config) -> Result<Store, String> {
 
 /// `users create`: the account and its token, or what failed and why.
 async fn create_account(config: &Config, new: NewUser) -> Result<(User, String), String> {
-    let key = entourage_sport::secret::signing_key(config).map_err(|e| e.to_string())?;
     let store = store(config).await?;
+    // The sign-in link it emails must open on the server: the same key.
+    let key = match entourage_sport::secret::signing_key(config) {
+        Ok(key) => key,
+        Err(error) => {
+            store.close().await;
+            return Err(error.to_string());
+        }
+    };
     let created = create_user(&store, &Signer::new(&key), Actor::System, new).await;
     store.close().await;
     created.map_err(|error| error.to_string())

@@ -1,8 +1,9 @@
-//! Timed work that runs beside the HTTP server: the occurrence horizon, reminders and
-//! the outbox worker.
+//! Timed work that runs beside the HTTP server: the occurrence horizon, reminders,
+//! the outbox worker, and the pruning of old sign-in traces.
 
 pub mod horizon;
 pub mod reminders;
+pub mod sign_ins;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +19,7 @@ use crate::store::Store;
 pub struct Jobs {
     stop: watch::Sender<bool>,
     horizon: JoinHandle<()>,
+    sign_ins: JoinHandle<()>,
     stoppable: Vec<JoinHandle<()>>,
 }
 
@@ -35,6 +37,7 @@ pub fn spawn(store: &Store, mailer: &Arc<Mailer>, timing: &JobTiming) -> Jobs {
     Jobs {
         stop,
         horizon: tokio::spawn(horizon::run(store.clone())),
+        sign_ins: tokio::spawn(sign_ins::run(store.clone())),
         stoppable,
     }
 }
@@ -44,6 +47,7 @@ impl Jobs {
     /// most `grace`.
     pub async fn stop(self, grace: Duration) {
         self.horizon.abort();
+        self.sign_ins.abort();
         let _ = self.stop.send(true);
         let all = futures_join(self.stoppable);
         if tokio::time::timeout(grace, all).await.is_err() {
