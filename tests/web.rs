@@ -3,6 +3,9 @@
 
 mod common;
 
+#[path = "web/http.rs"]
+mod http;
+
 use std::path::PathBuf;
 
 use common::browser::{describe_violations, Browser};
