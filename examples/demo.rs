@@ -652,6 +652,7 @@ async fn run() -> Result<(), Failure> {
     }
     let (_, admin) = create_user(
         &store,
+        &service.state.mailer.signer,
         Actor::System,
         NewUser {
             role: Role::Admin,

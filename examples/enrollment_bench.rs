@@ -114,6 +114,7 @@ async fn main() {
     let store = service.state.store.clone();
     let (_, admin) = create_user(
         &store,
+        &service.state.mailer.signer,
         Actor::System,
         NewUser {
             role: Role::Admin,

@@ -310,6 +310,7 @@ async fn run(options: Options) -> Result<(), String> {
     let store = service.state.store.clone();
     let (_, admin) = create_user(
         &store,
+        &service.state.mailer.signer,
         Actor::System,
         NewUser {
             role: Role::Admin,

@@ -12,8 +12,11 @@ pub mod jobs;
 pub mod mail;
 pub mod ops;
 pub mod planning;
+pub mod printable;
 pub mod secret;
+pub mod state;
 pub mod store;
+pub mod web;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,6 +39,8 @@ pub enum BuildError {
     Mail(#[from] mail::MailSetupError),
     #[error("{0}")]
     Secret(#[from] secret::SecretError),
+    #[error("page template {0}")]
+    Pages(String),
 }
 
 /// A connected, migrated service, ready to serve.
@@ -48,6 +53,7 @@ impl Service {
     /// Loads the email templates and the signing key first: a broken template or a
     /// missing key stops start-up before anything else happens.
     pub async fn build(config: Config) -> Result<Self, BuildError> {
+        web::check().map_err(BuildError::Pages)?;
         let key = secret::signing_key(&config)?;
         let mailer = Mailer::new(&config, Signer::new(&key))?;
         let store = Store::connect(&config.database).await?;
@@ -83,7 +89,7 @@ impl Service {
             &self.state.mailer,
             &self.state.config.jobs,
         );
-        let app = api::app(self.state.clone());
+        let app = api::app(self.state.clone(), web::mount);
         let store = self.state.store.clone();
         let serve = async move {
             let served = Server::new_with_acceptor(acceptor)

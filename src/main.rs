@@ -9,6 +9,7 @@ use uuid::Uuid;
 use entourage_sport::config::{Config, LogFormat, Settings};
 use entourage_sport::domain::access::{Role, ROLE_CHOICES};
 use entourage_sport::ops::users::{create_user, Actor, NewUser};
+use entourage_sport::domain::rsvp::Signer;
 use entourage_sport::secret::SecretError;
 use entourage_sport::store::users::User;
 use entourage_sport::store::{Store, StoreError};
@@ -122,8 +123,9 @@ async fn store(config: &Config) -> Result<Store, String> {
 
 /// `users create`: the account and its token, or what failed and why.
 async fn create_account(config: &Config, new: NewUser) -> Result<(User, String), String> {
+    let key = entourage_sport::secret::signing_key(config).map_err(|e| e.to_string())?;
     let store = store(config).await?;
-    let created = create_user(&store, Actor::System, new).await;
+    let created = create_user(&store, &Signer::new(&key), Actor::System, new).await;
     store.close().await;
     created.map_err(|error| error.to_string())
 }

@@ -11,36 +11,27 @@ pub mod error;
 pub mod health;
 pub mod occurrences;
 pub mod outbox;
-mod pages;
+
 mod pagination;
 pub mod participants;
 pub mod roster;
 pub mod rsvp;
-mod schedule_page;
+
 pub mod sessions;
 pub mod stats;
 pub mod structures;
 pub mod users;
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
 use poem_openapi::{OpenApiService, Tags};
 
-use crate::config::Config;
-use crate::store::Store;
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Store,
-    pub config: Arc<Config>,
-    pub mailer: Arc<crate::mail::Mailer>,
-}
+pub use crate::state::AppState;
 
 #[derive(Tags)]
 pub enum ApiTags {
@@ -110,12 +101,14 @@ pub fn openapi(public_url: &str) -> OpenApiService<Apis, ()> {
 }
 
 /// The whole HTTP application.
-pub fn app(state: AppState) -> impl Endpoint {
+/// The whole HTTP application; `pages` adds the web pages' routes (`crate::web`),
+/// which answer HTML, errors included.
+pub fn app(state: AppState, pages: impl FnOnce(Route) -> Route) -> impl Endpoint {
     let api = openapi(&state.config.public_url);
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let schemas = body::Schemas::new(&api.spec());
-    Route::new()
+    pages(Route::new())
         .nest("/", api)
         .at("/openapi.json", spec)
         .at("/rsvp/:token", poem::get(rsvp::show).post(rsvp::answer))

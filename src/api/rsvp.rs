@@ -8,7 +8,7 @@ use poem::web::{Data, Html, Path};
 use poem::{handler, IntoResponse, Request, Response};
 
 use super::error::ApiError;
-use super::pages::{escape, page, say};
+use crate::printable::page::{escape, page, say};
 use super::AppState;
 use crate::domain::rsvp::{Answer, Rsvp};
 use crate::domain::schedule::{Occurrence, OccurrenceStatus};

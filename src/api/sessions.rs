@@ -1,5 +1,3 @@
-use std::collections::HashMap;
-
 use chrono::{DateTime, NaiveDateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
@@ -12,12 +10,12 @@ use super::auth::Auth;
 use super::error::{ApiError, OrNotFound};
 use super::occurrences::{OccurrenceList, OccurrenceView};
 use super::{ApiTags, AppState};
-use crate::domain::schedule::{OccurrenceKey, SessionStatus};
+use crate::domain::schedule::SessionStatus;
 use crate::domain::window;
 use crate::ops::sessions::{
     OccurrenceAction, OccurrenceChange, Publication, Saved, SessionChanges, SessionFields,
 };
-use crate::ops::{self, access};
+use crate::ops::{self, access, places};
 use crate::planning::schedule_of;
 use crate::store::clubs::Club;
 use crate::store::sessions::Session;
@@ -314,7 +312,7 @@ impl SessionsApi {
         let overrides = state.store.overrides(session.id).await?;
         let occurrences =
             schedule.occurrences(session.capacity, &overrides, window.from, window.to);
-        let taken = taken_places(&state, session.id, &occurrences).await?;
+        let taken = places::taken_in(&state.store, session.id, &occurrences).await?;
         let items = occurrences
             .iter()
             .map(|o| {
@@ -368,33 +366,3 @@ impl SessionsApi {
     }
 }
 
-/// Places taken in each of `occurrences`: the stored count, or for occurrences beyond
-/// the stored horizon, the same rule over the session's confirmed enrollments.
-async fn taken_places(
-    state: &AppState,
-    session_id: Uuid,
-    occurrences: &[crate::domain::schedule::Occurrence],
-) -> Result<HashMap<OccurrenceKey, i32>, ApiError> {
-    let (Some(first), Some(last)) = (
-        occurrences.iter().map(|o| o.key).min(),
-        occurrences.iter().map(|o| o.key).max(),
-    ) else {
-        return Ok(HashMap::new());
-    };
-    let until = OccurrenceKey::new(last.original_start() + chrono::Duration::seconds(1));
-    let mut taken: HashMap<OccurrenceKey, i32> = HashMap::new();
-    for (key, count) in state.store.taken_places(session_id, first, until).await? {
-        if let Ok(key) = key.parse() {
-            taken.insert(key, count);
-        }
-    }
-    if occurrences.iter().any(|o| !taken.contains_key(&o.key)) {
-        let holders = state.store.holders(session_id).await?;
-        for o in occurrences {
-            taken
-                .entry(o.key)
-                .or_insert_with(|| crate::domain::places::taken(&holders, o.key));
-        }
-    }
-    Ok(taken)
-}

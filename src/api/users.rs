@@ -92,6 +92,7 @@ impl UsersApi {
         let body = body.0;
         let (user, token) = users::create_user(
             &state.store,
+            &state.mailer.signer,
             Actor::Caller(&auth.0),
             NewUser {
                 role: body.role,

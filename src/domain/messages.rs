@@ -17,6 +17,8 @@ pub enum MessageKind {
     DeliveryFailed,
     /// To the social worker: two unexcused absences in a row.
     AbsenceAlert,
+    /// To a user: a link that signs them in to the pages.
+    SignIn,
 }
 
 super::text_enum!(MessageKind {
@@ -28,6 +30,7 @@ super::text_enum!(MessageKind {
     Reminder = "reminder",
     DeliveryFailed = "delivery_failed",
     AbsenceAlert = "absence_alert",
+    SignIn = "sign_in",
 });
 
 /// Who a message is for: the participant, or their social worker (a copy, a notice).
@@ -36,11 +39,14 @@ super::text_enum!(MessageKind {
 pub enum Audience {
     Participant,
     Referrer,
+    /// An account holder (a sign-in link).
+    User,
 }
 
 super::text_enum!(Audience {
     Participant = "participant",
     Referrer = "referrer",
+    User = "user",
 });
 
 /// Where a message stands in the outbox.

@@ -209,6 +209,9 @@ impl Mailer {
         now: DateTime<Utc>,
     ) -> Result<Composed, ComposeError> {
         let kind = row.kind;
+        if kind == MessageKind::SignIn {
+            return self.compose_sign_in(store, row, now).await;
+        }
         let Some(facts) = facts else {
             return Ok(Composed::Skip(
                 "participant erased or enrollment gone".into(),
@@ -233,6 +236,8 @@ impl Mailer {
                     Err(_) => return Ok(Composed::Skip("unusable address".into())),
                 },
             ),
+            // Only sign-in links go to an account holder, composed above.
+            Audience::User => return Ok(Composed::Skip("not a message to a user".into())),
         };
         let occurrence = match kind {
             MessageKind::Reminder => match reminder_due(row, facts, declined, now) {
@@ -244,7 +249,7 @@ impl Mailer {
         let lang = match audience {
             Audience::Participant => Lang::parse(&facts.participant.language).unwrap_or(Lang::Fr),
             // Social workers read the programme's language.
-            Audience::Referrer => Lang::Fr,
+            Audience::Referrer | Audience::User => Lang::Fr,
         };
         let context = self
             .context(kind, lang, audience, row, facts, occurrence.as_ref(), store)
@@ -260,6 +265,50 @@ impl Mailer {
             calendar.as_ref(),
         )
         .map_err(|e| ComposeError::Build(e.to_string()))?;
+        Ok(Composed::Ready {
+            recipient: recipient.email.to_string().to_lowercase(),
+            message: Box::new(message),
+        })
+    }
+
+    /// A sign-in link, unless it was used or ran out before it could be sent.
+    async fn compose_sign_in(
+        &self,
+        store: &Store,
+        row: &OutboxMessage,
+        now: DateTime<Utc>,
+    ) -> Result<Composed, ComposeError> {
+        let link = match row.detail.as_deref().map(Uuid::parse_str) {
+            Some(Ok(id)) => store.login_link(id).await?,
+            _ => None,
+        };
+        let Some(link) = link else {
+            return Ok(Composed::Skip("sign-in link gone".into()));
+        };
+        if link.used_at.is_some() || link.expires_at <= now {
+            return Ok(Composed::Skip("sign-in link used or expired".into()));
+        }
+        if link.user.disabled {
+            return Ok(Composed::Skip("account disabled".into()));
+        }
+        let recipient = Mailbox::new(
+            Some(link.user.name.clone()),
+            match link.user.email.parse() {
+                Ok(address) => address,
+                Err(_) => return Ok(Composed::Skip("unusable address".into())),
+            },
+        );
+        let lang = link.lang.as_deref().and_then(Lang::parse).unwrap_or(Lang::Fr);
+        let token = self.signer.sign_in_token(link.link_id);
+        let mut context = MailContext::sample(MessageKind::SignIn, lang);
+        context.recipient_name = link.user.name.clone();
+        context.summary = "Entourage Sport".into();
+        context.sign_in_url = Some(format!("{}/login/{token}", self.public_url));
+        let rendered = self.templates.render(lang, &context)?;
+        // Says what it is, so a mail filter (or a test) can file sign-in links apart.
+        let message_id = format!("<sign-in.{}@{}>", row.id, self.domain);
+        let message = mime::build(&self.from, &recipient, &message_id, &rendered, None)
+            .map_err(|e| ComposeError::Build(e.to_string()))?;
         Ok(Composed::Ready {
             recipient: recipient.email.to_string().to_lowercase(),
             message: Box::new(message),
@@ -337,7 +386,7 @@ impl Mailer {
             lang,
             recipient_name: match audience {
                 Audience::Participant => facts.participant.first_name.clone(),
-                Audience::Referrer => facts.referrer.name.clone(),
+                Audience::Referrer | Audience::User => facts.referrer.name.clone(),
             },
             copy_for: (audience == Audience::Referrer).then(|| participant_name.clone()),
             summary: facts.summary(),
@@ -368,6 +417,7 @@ impl Mailer {
             } else {
                 None
             },
+            sign_in_url: None,
         })
     }
 

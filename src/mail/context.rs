@@ -53,6 +53,8 @@ pub struct MailContext {
     pub participant_code: Option<String>,
     /// For `DeliveryFailed`: which message could not be delivered.
     pub failed_kind: Option<MessageKind>,
+    /// For `SignIn`: the single-use link that signs the user in.
+    pub sign_in_url: Option<String>,
 }
 
 impl MailContext {
@@ -68,6 +70,8 @@ impl MailContext {
             MessageKind::DeliveryFailed | MessageKind::AbsenceAlert
         );
         let is_failure = kind == MessageKind::DeliveryFailed;
+        let is_sign_in = kind == MessageKind::SignIn;
+        let for_referrer = for_referrer || is_sign_in;
         let participant_facing = !for_referrer;
 
         MailContext {
@@ -78,7 +82,7 @@ impl MailContext {
             } else {
                 "Amina".to_owned()
             },
-            copy_for: for_referrer.then(|| "Amina K.".to_owned()),
+            copy_for: (for_referrer && !is_sign_in).then(|| "Amina K.".to_owned()),
             summary: "Football — AS Bondy".to_owned(),
             session_title: pick("Football loisir du mardi soir", "Tuesday evening football"),
             when: written(lang, first),
@@ -123,8 +127,10 @@ impl MailContext {
             } else {
                 Vec::new()
             },
-            participant_code: for_referrer.then(|| "P-4821".to_owned()),
+            participant_code: (for_referrer && !is_sign_in).then(|| "P-4821".to_owned()),
             failed_kind: is_failure.then_some(MessageKind::Invitation),
+            sign_in_url: is_sign_in
+                .then(|| "https://sport.example.org/login/3q2-7wEVr1s0KhLFdkGbA4x".to_owned()),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Dates written out in words, in French or English, without a locale crate.
 
-use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc, Weekday};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc, Weekday};
 use chrono_tz::Tz;
 
 use super::lang::Lang;
@@ -46,7 +46,7 @@ const EN_MONTHS: [&str; 12] = [
     "December",
 ];
 
-fn day_name(lang: Lang, weekday: Weekday) -> &'static str {
+pub fn day_name(lang: Lang, weekday: Weekday) -> &'static str {
     let i = weekday.num_days_from_monday() as usize;
     match lang {
         Lang::Fr => FR_DAYS[i],
@@ -59,9 +59,18 @@ fn day_name(lang: Lang, weekday: Weekday) -> &'static str {
 /// - en: "Tuesday 10 March 2026 at 6:30 pm", "at 6 pm", "at 12 pm" (noon),
 ///   "at 12 am" (midnight)
 pub fn written(lang: Lang, local: NaiveDateTime) -> String {
-    let day = day_name(lang, local.weekday());
-    let month0 = local.month0() as usize;
-    let (d, y, h, m) = (local.day(), local.year(), local.hour(), local.minute());
+    let (day, time) = (written_day(lang, local.date()), written_clock(lang, local.time()));
+    match lang {
+        Lang::Fr => format!("{day} à {time}"),
+        Lang::En => format!("{day} at {time}"),
+    }
+}
+
+/// A date written out: "mardi 10 mars 2026", "Tuesday 10 March 2026".
+pub fn written_day(lang: Lang, date: NaiveDate) -> String {
+    let day = day_name(lang, date.weekday());
+    let month0 = date.month0() as usize;
+    let (d, y) = (date.day(), date.year());
     match lang {
         Lang::Fr => {
             let dom = if d == 1 {
@@ -69,13 +78,18 @@ pub fn written(lang: Lang, local: NaiveDateTime) -> String {
             } else {
                 d.to_string()
             };
-            let time = if m == 0 {
-                format!("{h} h")
-            } else {
-                format!("{h} h {m:02}")
-            };
-            format!("{day} {dom} {} {y} à {time}", FR_MONTHS[month0])
+            format!("{day} {dom} {} {y}", FR_MONTHS[month0])
         }
+        Lang::En => format!("{day} {d} {} {y}", EN_MONTHS[month0]),
+    }
+}
+
+/// A time of day: "18 h 30", "9 h"; "6:30 pm", "6 pm".
+pub fn written_clock(lang: Lang, time: NaiveTime) -> String {
+    let (h, m) = (time.hour(), time.minute());
+    match lang {
+        Lang::Fr if m == 0 => format!("{h} h"),
+        Lang::Fr => format!("{h} h {m:02}"),
         Lang::En => {
             let (h12, ampm) = match h {
                 0 => (12, "am"),
@@ -83,12 +97,11 @@ pub fn written(lang: Lang, local: NaiveDateTime) -> String {
                 12 => (12, "pm"),
                 _ => (h - 12, "pm"),
             };
-            let time = if m == 0 {
+            if m == 0 {
                 format!("{h12} {ampm}")
             } else {
                 format!("{h12}:{m:02} {ampm}")
-            };
-            format!("{day} {d} {} {y} at {time}", EN_MONTHS[month0])
+            }
         }
     }
 }

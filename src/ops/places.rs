@@ -1,12 +1,15 @@
 //! What happens to places when something frees them: the waitlist is served first
 //! come, first served, inside the transaction that freed them.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::domain::places::{EnrollmentStatus, PlaceRange, Scope};
 use crate::store::outbox::{MessageKind, Notice, Target};
-use crate::store::{StoreResult, Tx};
+use crate::domain::schedule::OccurrenceKey;
+use crate::store::{Store, StoreError, StoreResult, Tx};
 
 /// Confirms, in queue order, every waitlisted enrollment of the session that now fits,
 /// with its promotion and invitation messages. Returns the promoted enrollments.
@@ -85,4 +88,35 @@ pub async fn release(
 pub async fn settle(tx: &mut Tx, session_id: Uuid, now: DateTime<Utc>) -> StoreResult<Vec<Uuid>> {
     tx.recount_places(session_id).await?;
     promote_waitlist(tx, session_id, now).await
+}
+
+/// Places taken in each of `occurrences`: the stored count, or for occurrences beyond
+/// the stored horizon, the same rule over the session's confirmed enrollments.
+pub async fn taken_in(
+    store: &Store,
+    session_id: Uuid,
+    occurrences: &[crate::domain::schedule::Occurrence],
+) -> Result<HashMap<OccurrenceKey, i32>, StoreError> {
+    let (Some(first), Some(last)) = (
+        occurrences.iter().map(|o| o.key).min(),
+        occurrences.iter().map(|o| o.key).max(),
+    ) else {
+        return Ok(HashMap::new());
+    };
+    let until = OccurrenceKey::new(last.original_start() + chrono::Duration::seconds(1));
+    let mut taken: HashMap<OccurrenceKey, i32> = HashMap::new();
+    for (key, count) in store.taken_places(session_id, first, until).await? {
+        if let Ok(key) = key.parse() {
+            taken.insert(key, count);
+        }
+    }
+    if occurrences.iter().any(|o| !taken.contains_key(&o.key)) {
+        let holders = store.holders(session_id).await?;
+        for o in occurrences {
+            taken
+                .entry(o.key)
+                .or_insert_with(|| crate::domain::places::taken(&holders, o.key));
+        }
+    }
+    Ok(taken)
 }

@@ -4,8 +4,10 @@
 use uuid::Uuid;
 
 use super::access::found;
+use super::sign_in::write_link;
 use super::{OpError, OpResult};
 use crate::domain::access::{Caller, Role};
+use crate::domain::rsvp::Signer;
 use crate::domain::tokens::new_token;
 use crate::domain::validate::{email, required_text};
 use crate::store::users::User;
@@ -48,9 +50,11 @@ fn require_admin(caller: &Caller) -> OpResult<()> {
     }
 }
 
-/// Creates the user and returns it with its token, which is never shown again.
+/// Creates the user and returns it with its token, which is never shown again; the
+/// new user is emailed a sign-in link in the same transaction.
 pub async fn create_user(
     store: &Store,
+    signer: &Signer,
     actor: Actor<'_>,
     new: NewUser,
 ) -> OpResult<(User, String)> {
@@ -110,7 +114,10 @@ pub async fn create_user(
         created_at: crate::clock::now(),
     };
     let (token, token_hash) = new_token();
-    store.insert_user(&user, &token_hash).await?;
+    let mut tx = store.write().await?;
+    tx.insert_user(&user, &token_hash).await?;
+    write_link(&mut tx, signer, user.id, user.created_at).await?;
+    tx.commit().await?;
     Ok((user, token))
 }
 

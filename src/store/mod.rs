@@ -9,12 +9,14 @@ pub mod clubs;
 pub mod enrollments;
 pub mod mail_facts;
 pub mod outbox;
+pub mod pages;
 pub mod participants;
 pub mod rsvps;
 pub mod sessions;
 pub mod stats;
 pub mod structures;
 pub mod users;
+pub mod web;
 
 use std::path::Path;
 use std::str::FromStr;

@@ -307,6 +307,8 @@ pub struct OutboxMessage {
     pub audience: Audience,
     pub enrollment_id: Option<Uuid>,
     pub participant_id: Option<Uuid>,
+    /// The account a message to a user (audience `user`) goes to.
+    pub user_id: Option<Uuid>,
     pub occurrence_key: Option<String>,
     pub ical_sequence: Option<i32>,
     pub ical_method: Option<String>,
@@ -391,7 +393,7 @@ macro_rules! claim_sql {
                 ORDER BY available_at, seq LIMIT $4 ",
             $lock,
             ")
-             RETURNING seq, id, dedupe_key, kind, audience, enrollment_id, participant_id,
+             RETURNING seq, id, dedupe_key, kind, audience, enrollment_id, participant_id, user_id,
                 occurrence_key, ical_sequence, ical_method, detail, recipient, status,
                 available_at, attempts, lease_until, claim_token, last_error, created_at,
                 updated_at, sent_at"
@@ -577,7 +579,7 @@ impl Store {
     ) -> StoreResult<Vec<OutboxMessage>> {
         Ok(on_pool!(self, |pool| {
             sqlx::query_as::<_, OutboxMessage>(
-                "SELECT seq, id, dedupe_key, kind, audience, enrollment_id, participant_id,
+                "SELECT seq, id, dedupe_key, kind, audience, enrollment_id, participant_id, user_id,
                     occurrence_key, ical_sequence, ical_method, detail, recipient, status,
                     available_at, attempts, lease_until, claim_token, last_error, created_at,
                     updated_at, sent_at
@@ -595,7 +597,7 @@ impl Store {
     pub async fn message(&self, id: Uuid) -> StoreResult<OutboxMessage> {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, OutboxMessage>(
-                "SELECT seq, id, dedupe_key, kind, audience, enrollment_id, participant_id,
+                "SELECT seq, id, dedupe_key, kind, audience, enrollment_id, participant_id, user_id,
                     occurrence_key, ical_sequence, ical_method, detail, recipient, status,
                     available_at, attempts, lease_until, claim_token, last_error, created_at,
                     updated_at, sent_at

@@ -3,7 +3,9 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{conflict_on_unique, on_pool, on_writer, touched, Store, StoreError, StoreResult};
+use super::{
+    conflict_on_unique, on_pool, on_tx, on_writer, touched, Store, StoreError, StoreResult, Tx,
+};
 use crate::domain::access::Role;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -20,29 +22,6 @@ pub struct User {
 }
 
 impl Store {
-    pub async fn insert_user(&self, user: &User, token_hash: &str) -> StoreResult<()> {
-        on_writer!(self, |pool| {
-            sqlx::query(
-                "INSERT INTO users (id, role, name, email, club_id, structure_id, token_hash,
-                                    disabled, created_at, token_rotated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
-            )
-            .bind(user.id)
-            .bind(user.role.as_str())
-            .bind(&user.name)
-            .bind(&user.email)
-            .bind(user.club_id)
-            .bind(user.structure_id)
-            .bind(token_hash)
-            .bind(user.disabled)
-            .bind(user.created_at)
-            .execute(pool)
-            .await
-            .map_err(conflict_on_unique("a user with this email already exists"))?;
-        });
-        Ok(())
-    }
-
     /// The account a token hash belongs to, disabled or not.
     pub async fn user_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<User>> {
         Ok(on_pool!(self, |pool| {
@@ -88,14 +67,22 @@ impl Store {
         }))
     }
 
+    /// Disabling also ends the account's browser sessions.
     pub async fn set_user_disabled(&self, id: Uuid, disabled: bool) -> StoreResult<()> {
         let changed = on_writer!(self, |pool| {
-            sqlx::query("UPDATE users SET disabled = $2 WHERE id = $1")
+            let changed = sqlx::query("UPDATE users SET disabled = $2 WHERE id = $1")
                 .bind(id)
                 .bind(disabled)
                 .execute(pool)
                 .await?
-                .rows_affected()
+                .rows_affected();
+            if disabled {
+                sqlx::query("DELETE FROM web_sessions WHERE user_id = $1")
+                    .bind(id)
+                    .execute(pool)
+                    .await?;
+            }
+            changed
         });
         touched(changed)
     }
@@ -117,5 +104,30 @@ impl Store {
                 .rows_affected()
         });
         touched(changed)
+    }
+}
+
+impl Tx {
+    pub async fn insert_user(&mut self, user: &User, token_hash: &str) -> StoreResult<()> {
+        on_tx!(self, |conn| {
+            sqlx::query(
+                "INSERT INTO users (id, role, name, email, club_id, structure_id, token_hash,
+                                    disabled, created_at, token_rotated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+            )
+            .bind(user.id)
+            .bind(user.role.as_str())
+            .bind(&user.name)
+            .bind(&user.email)
+            .bind(user.club_id)
+            .bind(user.structure_id)
+            .bind(token_hash)
+            .bind(user.disabled)
+            .bind(user.created_at)
+            .execute(&mut *conn)
+            .await
+            .map_err(conflict_on_unique("a user with this email already exists"))?;
+        });
+        Ok(())
     }
 }

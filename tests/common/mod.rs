@@ -132,6 +132,7 @@ pub async fn spawn_with(options: TestOptions) -> TestApp {
     }
     let (_, admin) = create_user(
         &service.state.store,
+        &service.state.mailer.signer,
         Actor::System,
         NewUser {
             role: Role::Admin,

@@ -78,6 +78,9 @@ struct Shared {
     store_bodies: bool,
     rejected: Mutex<HashSet<String>>,
     received: Mutex<Vec<Received>>,
+    /// Sign-in links (Message-ID `<sign-in.…>`), filed apart like a mail client's
+    /// folder: tests about participants' mail count only theirs.
+    sign_ins: Mutex<Vec<Received>>,
     count: AtomicUsize,
     attempts: AtomicUsize,
     stopping: AtomicBool,
@@ -131,6 +134,7 @@ impl SmtpServer {
             store_bodies,
             rejected: Mutex::new(HashSet::new()),
             received: Mutex::new(Vec::new()),
+            sign_ins: Mutex::new(Vec::new()),
             count: AtomicUsize::new(0),
             attempts: AtomicUsize::new(0),
             stopping: AtomicBool::new(false),
@@ -181,6 +185,29 @@ impl SmtpServer {
     /// Messages fully accepted, in acceptance order (empty for `start_counting`).
     pub fn received(&self) -> Vec<Received> {
         lock(&self.shared.received).clone()
+    }
+
+    /// Sign-in messages accepted, in acceptance order.
+    pub fn sign_ins(&self) -> Vec<Received> {
+        lock(&self.shared.sign_ins).clone()
+    }
+
+    /// Polls until a sign-in message to `address` arrives; its link's path
+    /// (`/login/{token}`).
+    pub fn sign_in_path(&self, address: &str, timeout: Duration) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let found = self
+                .sign_ins()
+                .into_iter()
+                .rev()
+                .find(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(address)))
+                .and_then(|m| login_path(&m.data));
+            if found.is_some() || Instant::now() >= deadline {
+                return found;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Number of messages fully accepted.
@@ -482,13 +509,12 @@ impl Session<'_> {
             return self.reply("451 4.3.0 Message abandoned by client\r\n");
         }
         // Record before replying so a client that saw 250 always finds it.
-        if store {
+        let data = String::from_utf8_lossy(&body).into_owned();
+        if is_sign_in(&data) {
+            lock(&self.shared.sign_ins).push(Received { from, to, data });
+        } else if store {
             let mut received = lock(&self.shared.received);
-            received.push(Received {
-                from,
-                to,
-                data: String::from_utf8_lossy(&body).into_owned(),
-            });
+            received.push(Received { from, to, data });
             self.shared.count.fetch_add(1, Ordering::SeqCst);
         } else {
             self.shared.count.fetch_add(1, Ordering::SeqCst);
@@ -535,4 +561,26 @@ fn parse_path(s: &str) -> Option<String> {
         let addr = s.split_whitespace().next()?;
         Some(addr.to_string())
     }
+}
+
+/// Whether a raw message is a sign-in link (its Message-ID says so).
+fn is_sign_in(data: &str) -> bool {
+    data.lines()
+        .take_while(|l| !l.is_empty())
+        .any(|l| l.to_ascii_lowercase().starts_with("message-id: <sign-in."))
+}
+
+/// The `/login/{token}` path in a sign-in message's plain-text part.
+pub fn login_path(data: &str) -> Option<String> {
+    let parsed = mailparse::parse_mail(data.as_bytes()).ok()?;
+    let mut texts = vec![parsed.get_body().unwrap_or_default()];
+    texts.extend(parsed.subparts.iter().filter_map(|p| p.get_body().ok()));
+    texts.iter().find_map(|text| {
+        let at = text.find("/login/")?;
+        let token: String = text[at + 7..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect();
+        (!token.is_empty()).then(|| format!("/login/{token}"))
+    })
 }

@@ -4,9 +4,9 @@
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
-use super::error::ApiError;
-use super::pages::{escape, page, say};
-use super::AppState;
+
+use super::page::{escape, page, say};
+use crate::state::AppState;
 use crate::domain::participants::roster_name;
 use crate::domain::schedule::{Occurrence, OccurrenceKey, OccurrenceStatus};
 use crate::mail::compose::{summary, Facts};
@@ -26,7 +26,7 @@ pub async fn render(
     state: &AppState,
     participant: &Participant,
     now: DateTime<Utc>,
-) -> Result<String, ApiError> {
+) -> Result<String, crate::store::StoreError> {
     let lang = Lang::parse(&participant.language).unwrap_or(Lang::Fr);
     let until = now + Duration::weeks(WEEKS);
     let enrollments = state

@@ -1,0 +1,125 @@
+//! `/app`: the signed-in user's home. A social worker sees this week for the people
+//! they follow, and what needs them.
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use minijinja::context;
+use poem::http::StatusCode;
+use poem::web::Data;
+use poem::{handler, Request};
+use serde::Serialize;
+
+use super::session::SignedIn;
+use super::view::{page, value, Frame, Lang};
+use super::PageResult;
+use crate::domain::access::Role;
+use crate::mail::written_time::{written_clock, written_day};
+use crate::ops::access::readable_scope;
+use crate::state::AppState;
+use crate::store::clubs::address_line;
+use crate::store::pages::{ComingRow, Whose};
+
+/// How far "this week" reaches.
+const WEEK_DAYS: i64 = 7;
+/// How far back "what needs you" looks.
+const NEEDS_DAYS: i64 = 14;
+
+/// An occurrence as a page lists it.
+#[derive(Serialize)]
+pub struct ComingLine {
+    pub day: String,
+    pub time: String,
+    pub participant_id: String,
+    pub participant: String,
+    pub code: String,
+    pub enrollment_id: String,
+    pub status: &'static str,
+    pub position: Option<i64>,
+    pub session_id: String,
+    pub title: String,
+    pub sport: String,
+    pub club: String,
+    pub address: String,
+    pub cancelled: bool,
+    pub not_coming: bool,
+}
+
+/// Day and time of `at` where the session happens.
+pub fn local(lang: Lang, at: DateTime<Utc>, timezone: &str) -> (String, String) {
+    let tz: Tz = timezone.parse().unwrap_or(chrono_tz::Europe::Paris);
+    let local = at.with_timezone(&tz).naive_local();
+    (
+        written_day(lang, local.date()),
+        written_clock(lang, local.time()),
+    )
+}
+
+impl ComingLine {
+    pub fn of(lang: Lang, row: ComingRow) -> Self {
+        let (day, time) = local(lang, row.start_at, &row.timezone);
+        Self {
+            day,
+            time,
+            participant_id: row.participant_id.to_string(),
+            participant: format!("{} {}", row.first_name, row.last_name),
+            code: row.code,
+            enrollment_id: row.enrollment_id.to_string(),
+            status: row.enrollment_status.as_str(),
+            position: row.waitlist_position,
+            session_id: row.session_id.to_string(),
+            title: row.title,
+            sport: row.sport,
+            club: row.club_name,
+            address: row.location.unwrap_or_else(|| {
+                address_line(&row.club_address, &row.club_postal_code, &row.club_city)
+            }),
+            cancelled: row.occurrence_status == crate::domain::schedule::OccurrenceStatus::Cancelled,
+            not_coming: row.answer.as_deref() == Some("not_coming"),
+        }
+    }
+}
+
+#[handler]
+pub async fn home(request: &Request, state: Data<&AppState>, me: SignedIn) -> PageResult {
+    let frame = Frame::of(&me, request);
+    if me.user.role != Role::SocialWorker {
+        return Ok(page(&frame, StatusCode::OK, "home.html", context! { worker => false }));
+    }
+    let structure = readable_scope(&me.caller)?;
+    let now = crate::clock::now();
+    let coming = state
+        .store
+        .coming(
+            Whose::Structure(structure),
+            now - Duration::hours(2),
+            now + Duration::days(WEEK_DAYS),
+            300,
+        )
+        .await?;
+    let lines: Vec<ComingLine> = coming
+        .into_iter()
+        .map(|row| ComingLine::of(me.lang, row))
+        .collect();
+    let needs: Vec<_> = state
+        .store
+        .needs_attention(structure, now - Duration::days(NEEDS_DAYS), 50)
+        .await?
+        .into_iter()
+        .map(|n| {
+            context! {
+                kind => n.kind.as_str(),
+                participant_id => n.participant_id.to_string(),
+                participant => format!("{} {}", n.first_name, n.last_name),
+                code => n.code,
+                session => n.session_title,
+                day => local(me.lang, n.created_at, "Europe/Paris").0,
+            }
+        })
+        .collect();
+    Ok(page(
+        &frame,
+        StatusCode::OK,
+        "home.html",
+        context! { worker => true, lines => value(&lines), needs => needs },
+    ))
+}

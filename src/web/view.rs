@@ -1,0 +1,256 @@
+//! Templates, words and assets, all compiled into the binary: the pages look the same
+//! from any working directory.
+
+use std::sync::LazyLock;
+
+use minijinja::value::{Kwargs, Value};
+use minijinja::{context, AutoEscape, Environment, Error, ErrorKind, State, UndefinedBehavior};
+use poem::http::{header, StatusCode};
+use poem::web::Path;
+use poem::{handler, Request, Response};
+
+pub use crate::mail::lang::Lang;
+
+use super::session::SignedIn;
+use super::words;
+use super::PageError;
+
+/// (name, source) of every page template.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("templates/base.html")),
+    ("macros.html", include_str!("templates/macros.html")),
+    ("error.html", include_str!("templates/error.html")),
+    ("login.html", include_str!("templates/login.html")),
+    ("login_confirm.html", include_str!("templates/login_confirm.html")),
+    ("home.html", include_str!("templates/home.html")),
+    ("search.html", include_str!("templates/search.html")),
+    ("session.html", include_str!("templates/session.html")),
+    ("participants.html", include_str!("templates/participants.html")),
+    ("participant.html", include_str!("templates/participant.html")),
+    ("participant_form.html", include_str!("templates/participant_form.html")),
+    ("participant_erase.html", include_str!("templates/participant_erase.html")),
+];
+
+/// (file, content type, body) of the assets under `/static/`.
+const ASSETS: &[(&str, &str, &str)] = &[
+    ("app.css", "text/css; charset=utf-8", include_str!("static/app.css")),
+    ("app.js", "text/javascript; charset=utf-8", include_str!("static/app.js")),
+];
+
+static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Lenient);
+    env.set_auto_escape_callback(|_| AutoEscape::Html);
+    env.set_syntax(
+        minijinja::syntax::SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .build()
+            .expect("static syntax config is valid"),
+    );
+    env.add_function("t", translate);
+    // An absent optional value (a field never typed) prints as nothing.
+    env.set_formatter(|out, state, value| {
+        if value.is_none() {
+            Ok(())
+        } else {
+            minijinja::escape_formatter(out, state, value)
+        }
+    });
+    for (name, source) in TEMPLATES {
+        env.add_template(name, source)
+            .unwrap_or_else(|e| panic!("page template {name}: {e:#}"));
+    }
+    env
+});
+
+/// `{{ t("key") }}`, or `{{ t("key", n=3) }}` for "{n}" in the text: the words of the
+/// page's language. An unknown key is an error, so a test rendering every page finds it.
+fn translate(state: &State, key: &str, args: Kwargs) -> Result<String, Error> {
+    let lang = state
+        .lookup("lang")
+        .and_then(|v| v.as_str().and_then(Lang::parse))
+        .unwrap_or(Lang::Fr);
+    let mut text = words::get(lang, key)
+        .ok_or_else(|| Error::new(ErrorKind::UndefinedError, format!("no words for {key:?}")))?
+        .to_owned();
+    for name in args.args() {
+        let value: Value = args.get(name)?;
+        text = text.replace(&format!("{{{name}}}"), &value.to_string());
+    }
+    Ok(text)
+}
+
+/// Makes sure every template compiles (start-up and tests).
+pub fn check() -> Result<(), String> {
+    for (name, _) in TEMPLATES {
+        ENV.get_template(name).map_err(|e| format!("{name}: {e:#}"))?;
+    }
+    Ok(())
+}
+
+/// The language of a request: the signed-in user's choice, then the `es_lang` cookie,
+/// then the browser's Accept-Language, then French.
+pub fn lang_of(request: &Request, chosen: Option<&str>) -> Lang {
+    if let Some(lang) = chosen.and_then(Lang::parse) {
+        return lang;
+    }
+    if let Some(lang) = cookie(request, "es_lang").and_then(|v| Lang::parse(&v)) {
+        return lang;
+    }
+    let accept = request
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mut best: Option<(f32, Lang)> = None;
+    for part in accept.split(',') {
+        let mut pieces = part.trim().split(';');
+        let tag = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = pieces
+            .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse().ok()))
+            .unwrap_or(1.0);
+        let lang = match tag.split('-').next() {
+            Some("fr") => Lang::Fr,
+            Some("en") => Lang::En,
+            _ => continue,
+        };
+        if best.is_none_or(|(b, _)| q > b) {
+            best = Some((q, lang));
+        }
+    }
+    best.map(|(_, lang)| lang).unwrap_or(Lang::Fr)
+}
+
+/// A cookie's value.
+pub fn cookie(request: &Request, name: &str) -> Option<String> {
+    request
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+}
+
+/// Any serialisable value for a template.
+pub fn value<T: serde::Serialize>(x: T) -> Value {
+    Value::from(minijinja::value::Serde(x))
+}
+
+/// What every page's layout reads besides its own values.
+pub struct Frame<'a> {
+    pub lang: Lang,
+    pub me: Option<&'a SignedIn>,
+    /// The anonymous CSRF token of a page without a session (sign-in forms).
+    pub csrf: Option<String>,
+    /// The path, to come back after changing language, and to mark the menu.
+    pub path: String,
+}
+
+impl<'a> Frame<'a> {
+    pub fn of(me: &'a SignedIn, request: &Request) -> Self {
+        Self {
+            lang: me.lang,
+            me: Some(me),
+            csrf: None,
+            path: path_of(request),
+        }
+    }
+}
+
+/// The request's path and query, for "come back here" links.
+pub fn path_of(request: &Request) -> String {
+    request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "/".into())
+}
+
+/// Renders `template` in the frame, with the page's own values.
+pub fn render(frame: &Frame<'_>, template: &str, values: Value) -> Result<String, PageError> {
+    let user = frame.me.map(|me| {
+        context! {
+            name => me.user.name.clone(),
+            role => me.user.role.as_str(),
+        }
+    });
+    let csrf = frame
+        .me
+        .map(|me| me.csrf_token.clone())
+        .or_else(|| frame.csrf.clone());
+    let ctx = context! {
+        lang => frame.lang.as_str(),
+        user => user,
+        csrf_token => csrf,
+        path => frame.path.clone(),
+        ..values
+    };
+    Ok(ENV.get_template(template)?.render(ctx)?)
+}
+
+/// A whole HTML page answer.
+pub fn page(frame: &Frame<'_>, status: StatusCode, template: &str, values: Value) -> Response {
+    match render(frame, template, values) {
+        Ok(body) => html(status, body),
+        Err(error) => {
+            tracing::error!(%error, template, "page failed");
+            error_page(frame.lang, StatusCode::INTERNAL_SERVER_ERROR, "internal", None)
+        }
+    }
+}
+
+pub fn html(status: StatusCode, body: String) -> Response {
+    Response::builder()
+        .status(status)
+        .content_type("text/html; charset=utf-8")
+        .header(header::CACHE_CONTROL, "no-store")
+        .header("x-frame-options", "DENY")
+        .header("referrer-policy", "same-origin")
+        .header(
+            "content-security-policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+             form-action 'self'; frame-ancestors 'none'",
+        )
+        .body(body)
+}
+
+/// The page of an error: what happened and where to go from there.
+pub fn error_page(lang: Lang, status: StatusCode, kind: &str, detail: Option<String>) -> Response {
+    let frame = Frame {
+        lang,
+        me: None,
+        csrf: None,
+        path: String::new(),
+    };
+    let body = render(
+        &frame,
+        "error.html",
+        context! { kind => kind, status => status.as_u16(), detail => detail },
+    )
+    .unwrap_or_else(|_| format!("<!DOCTYPE html><title>{status}</title><h1>{status}</h1>"));
+    html(status, body)
+}
+
+/// A redirect after a form (303: the browser follows with GET).
+pub fn see_other(to: &str) -> Response {
+    Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, to)
+        .finish()
+}
+
+#[handler]
+pub fn asset(Path(file): Path<String>) -> Result<Response, poem::Error> {
+    let (_, content_type, body) = ASSETS
+        .iter()
+        .find(|(name, _, _)| *name == file)
+        .ok_or_else(|| poem::Error::from_status(StatusCode::NOT_FOUND))?;
+    Ok(Response::builder()
+        .content_type(*content_type)
+        .header(header::CACHE_CONTROL, "public, max-age=3600")
+        .body(*body))
+}
