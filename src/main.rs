@@ -8,8 +8,8 @@ use uuid::Uuid;
 
 use entourage_sport::config::{Config, LogFormat, Settings};
 use entourage_sport::domain::access::{Role, ROLE_CHOICES};
-use entourage_sport::ops::users::{create_user, Actor, NewUser};
 use entourage_sport::domain::rsvp::Signer;
+use entourage_sport::ops::users::{create_user, Actor, NewUser};
 use entourage_sport::secret::SecretError;
 use entourage_sport::store::users::User;
 use entourage_sport::store::{Store, StoreError};

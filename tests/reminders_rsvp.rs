@@ -1147,7 +1147,7 @@ fn mail_preview_renders_every_message() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert_eq!(names.len(), 32, "{names:?}");
+    assert_eq!(names.len(), 36, "{names:?}");
     for kind in [
         "invitation",
         "update",

@@ -265,7 +265,8 @@ impl ParticipantsApi {
         participant_id: Path<Uuid>,
     ) -> Result<SchedulePage, ApiError> {
         let participant = followed(&state.store, &auth.0, participant_id.0).await?;
-        let html = crate::printable::schedule::render(&state, &participant, crate::clock::now()).await?;
+        let html =
+            crate::printable::schedule::render(&state, &participant, crate::clock::now()).await?;
         Ok(SchedulePage::Page(Html(html)))
     }
 

@@ -8,7 +8,6 @@ use poem::web::{Data, Html, Path};
 use poem::{handler, IntoResponse, Request, Response};
 
 use super::error::ApiError;
-use crate::printable::page::{escape, page, say};
 use super::AppState;
 use crate::domain::rsvp::{Answer, Rsvp};
 use crate::domain::schedule::{Occurrence, OccurrenceStatus};
@@ -16,6 +15,7 @@ use crate::mail::compose::{summary, Facts};
 use crate::mail::lang::Lang;
 use crate::mail::written_time::written;
 use crate::ops::rsvp::{answer_rsvp, RsvpOutcome};
+use crate::printable::page::{escape, page, say};
 
 /// What a valid, still usable link is about.
 struct Context {

@@ -298,7 +298,11 @@ impl Mailer {
                 Err(_) => return Ok(Composed::Skip("unusable address".into())),
             },
         );
-        let lang = link.lang.as_deref().and_then(Lang::parse).unwrap_or(Lang::Fr);
+        let lang = link
+            .lang
+            .as_deref()
+            .and_then(Lang::parse)
+            .unwrap_or(Lang::Fr);
         let token = self.signer.sign_in_token(link.link_id);
         let mut context = MailContext::sample(MessageKind::SignIn, lang);
         context.recipient_name = link.user.name.clone();

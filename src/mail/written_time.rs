@@ -59,7 +59,10 @@ pub fn day_name(lang: Lang, weekday: Weekday) -> &'static str {
 /// - en: "Tuesday 10 March 2026 at 6:30 pm", "at 6 pm", "at 12 pm" (noon),
 ///   "at 12 am" (midnight)
 pub fn written(lang: Lang, local: NaiveDateTime) -> String {
-    let (day, time) = (written_day(lang, local.date()), written_clock(lang, local.time()));
+    let (day, time) = (
+        written_day(lang, local.date()),
+        written_clock(lang, local.time()),
+    );
     match lang {
         Lang::Fr => format!("{day} à {time}"),
         Lang::En => format!("{day} at {time}"),

@@ -62,6 +62,6 @@ pub mod participants;
 pub mod places;
 pub mod reminders;
 pub mod rsvp;
-pub mod sign_in;
 pub mod sessions;
+pub mod sign_in;
 pub mod users;

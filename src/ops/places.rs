@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::domain::places::{EnrollmentStatus, PlaceRange, Scope};
-use crate::store::outbox::{MessageKind, Notice, Target};
 use crate::domain::schedule::OccurrenceKey;
+use crate::store::outbox::{MessageKind, Notice, Target};
 use crate::store::{Store, StoreError, StoreResult, Tx};
 
 /// Confirms, in queue order, every waitlisted enrollment of the session that now fits,

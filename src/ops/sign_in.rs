@@ -31,8 +31,14 @@ pub async fn write_link(
 ) -> OpResult<()> {
     let id = Uuid::new_v4();
     let hash = hash_token(&signer.sign_in_token(id));
-    tx.insert_login_link(id, user_id, &hash, now, now + Duration::minutes(LINK_MINUTES))
-        .await?;
+    tx.insert_login_link(
+        id,
+        user_id,
+        &hash,
+        now,
+        now + Duration::minutes(LINK_MINUTES),
+    )
+    .await?;
     Ok(())
 }
 

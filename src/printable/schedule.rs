@@ -4,14 +4,13 @@
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
-
 use super::page::{escape, page, say};
-use crate::state::AppState;
 use crate::domain::participants::roster_name;
 use crate::domain::schedule::{Occurrence, OccurrenceKey, OccurrenceStatus};
 use crate::mail::compose::{summary, Facts};
 use crate::mail::lang::Lang;
 use crate::mail::written_time::written;
+use crate::state::AppState;
 use crate::store::enrollments::EnrollmentFilter;
 use crate::store::participants::Participant;
 

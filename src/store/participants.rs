@@ -132,7 +132,7 @@ impl Store {
                  FROM participants
                  WHERE erased_at IS NULL
                    AND ($1 IS NULL OR structure_id = $1)
-                   AND ($2 IS NULL OR search_name LIKE $2)
+                   AND ($2 IS NULL OR search_name LIKE $2 OR lower(code) = $7)
                    AND (last_name, first_name, id) > ($3, $4, $5)
                  ORDER BY last_name, first_name, id
                  LIMIT $6",
@@ -143,6 +143,7 @@ impl Store {
             .bind(after_first)
             .bind(after_id)
             .bind(filter.limit)
+            .bind(filter.name.as_deref().map(|n| n.trim().to_lowercase()))
             .fetch_all(pool)
             .await?
         }))

@@ -132,12 +132,14 @@ impl Tx {
         since: DateTime<Utc>,
     ) -> StoreResult<(i64, i64)> {
         on_tx!(self, |conn| {
-            sqlx::query("INSERT INTO login_requests (email_hash, client_hash, at) VALUES ($1, $2, $3)")
-                .bind(email_hash)
-                .bind(client_hash)
-                .bind(at)
-                .execute(&mut *conn)
-                .await?;
+            sqlx::query(
+                "INSERT INTO login_requests (email_hash, client_hash, at) VALUES ($1, $2, $3)",
+            )
+            .bind(email_hash)
+            .bind(client_hash)
+            .bind(at)
+            .execute(&mut *conn)
+            .await?;
             let by_email: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM login_requests WHERE email_hash = $1 AND at >= $2",
             )

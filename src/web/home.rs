@@ -73,7 +73,8 @@ impl ComingLine {
             address: row.location.unwrap_or_else(|| {
                 address_line(&row.club_address, &row.club_postal_code, &row.club_city)
             }),
-            cancelled: row.occurrence_status == crate::domain::schedule::OccurrenceStatus::Cancelled,
+            cancelled: row.occurrence_status
+                == crate::domain::schedule::OccurrenceStatus::Cancelled,
             not_coming: row.answer.as_deref() == Some("not_coming"),
         }
     }
@@ -83,7 +84,12 @@ impl ComingLine {
 pub async fn home(request: &Request, state: Data<&AppState>, me: SignedIn) -> PageResult {
     let frame = Frame::of(&me, request);
     if me.user.role != Role::SocialWorker {
-        return Ok(page(&frame, StatusCode::OK, "home.html", context! { worker => false }));
+        return Ok(page(
+            &frame,
+            StatusCode::OK,
+            "home.html",
+            context! { worker => false },
+        ));
     }
     let structure = readable_scope(&me.caller)?;
     let now = crate::clock::now();

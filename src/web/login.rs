@@ -6,11 +6,12 @@ use poem::web::{Data, Path};
 use poem::{handler, Request, Response};
 
 use super::forms::Fields;
+use super::request::{cookie, lang_of, path_of};
 use super::session::{
     anonymous_token, clear_cookie, same, set_cookie, signed_in, AnonymousPost, Posted, PRE_COOKIE,
     SESSION_COOKIE,
 };
-use super::view::{self, lang_of, page, see_other, Frame, Lang};
+use super::view::{page, see_other, Frame, Lang};
 use super::PageResult;
 use crate::ops::sign_in::{self, LinkRequest, SESSION_IDLE_DAYS};
 use crate::state::AppState;
@@ -24,7 +25,7 @@ fn anonymous_page(
     template: &str,
     values: minijinja::Value,
 ) -> Response {
-    let (seed, fresh) = match view::cookie(request, PRE_COOKIE) {
+    let (seed, fresh) = match cookie(request, PRE_COOKIE) {
         Some(seed) if seed.len() >= 32 => (seed, false),
         _ => (sign_in::random_secret(), true),
     };
@@ -32,7 +33,7 @@ fn anonymous_page(
         lang: lang_of(request, None),
         me: None,
         csrf: Some(anonymous_token(state, &seed)),
-        path: view::path_of(request),
+        path: path_of(request),
     };
     let mut response = page(&frame, status, template, values);
     if fresh {
@@ -170,7 +171,7 @@ pub async fn choose_lang(request: &Request, state: Data<&AppState>, fields: Fiel
         Some(me) if same(token, &me.csrf_token) => {
             state.store.set_user_lang(me.user.id, lang.as_str()).await?;
         }
-        None if view::cookie(request, PRE_COOKIE)
+        None if cookie(request, PRE_COOKIE)
             .is_some_and(|seed| same(token, &anonymous_token(&state, &seed))) => {}
         _ => return Err(super::PageError::Csrf),
     }

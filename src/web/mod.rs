@@ -11,6 +11,7 @@ mod forms;
 mod home;
 mod login;
 mod participants;
+mod request;
 mod search;
 mod session;
 mod view;
@@ -32,31 +33,41 @@ pub fn mount(route: Route) -> Route {
         .at("/app/sessions/:session_id", get(search::show_session))
         .at("/app/sessions/:session_id/enrol", post(search::enrol))
         .at("/app/participants", get(participants::list))
-        .at("/app/participants/new",
+        .at(
+            "/app/participants/new",
             get(participants::new_form).post(participants::create),
         )
         .at("/app/participants/:participant_id", get(participants::show))
-        .at("/app/participants/:participant_id/edit",
+        .at(
+            "/app/participants/:participant_id/edit",
             get(participants::edit_form).post(participants::update),
         )
-        .at("/app/participants/:participant_id/erase",
+        .at(
+            "/app/participants/:participant_id/erase",
             get(participants::erase_form).post(participants::erase),
         )
-        .at("/app/participants/:participant_id/feed",
+        .at(
+            "/app/participants/:participant_id/feed",
             post(participants::renew_feed),
         )
-        .at("/app/participants/:participant_id/export",
+        .at(
+            "/app/participants/:participant_id/export",
             get(participants::export),
         )
-        .at("/app/participants/:participant_id/schedule",
+        .at(
+            "/app/participants/:participant_id/schedule",
             get(participants::schedule),
         )
-        .at("/app/enrollments/:enrollment_id/cancel",
+        .at(
+            "/app/enrollments/:enrollment_id/cancel",
             post(participants::cancel_enrollment),
         )
         .at("/app/*rest", get(not_found).post(not_found));
     route
-        .at("/login", get(login::show_form).post(login::ask_link).around(guard))
+        .at(
+            "/login",
+            get(login::show_form).post(login::ask_link).around(guard),
+        )
         .at(
             "/login/:token",
             get(login::confirm).post(login::open_session).around(guard),
@@ -132,7 +143,7 @@ pub type PageResult = Result<Response, PageError>;
 
 /// Every page's middleware: an error becomes a page, a missing session a redirect.
 async fn guard<E: Endpoint>(next: E, request: Request) -> poem::Result<Response> {
-    let lang = view::lang_of(&request, None);
+    let lang = request::lang_of(&request, None);
     let outcome = next.call(request).await;
     Ok(match outcome {
         Ok(response) => response.into_response(),

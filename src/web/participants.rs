@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::forms::{Errors, Fields};
 use super::home::{local, ComingLine};
 use super::session::{Posted, SignedIn};
-use super::view::{page, value, see_other, Frame};
+use super::view::{page, see_other, value, Frame};
 use super::{PageError, PageResult};
 use crate::domain::access::Role;
 use crate::domain::attendance::absence_streak;
@@ -20,8 +20,8 @@ use crate::domain::places::{EnrollmentStatus, Scope};
 use crate::domain::FieldError;
 use crate::ops::access::{followed, readable_scope};
 use crate::ops::participants::{
-    create_participant, erase_participant, rotate_feed_token, update_participant,
-    NewParticipant, ParticipantChanges,
+    create_participant, erase_participant, rotate_feed_token, update_participant, NewParticipant,
+    ParticipantChanges,
 };
 use crate::state::AppState;
 use crate::store::enrollments::EnrollmentFilter;
@@ -112,7 +112,10 @@ fn form_of(p: &Participant) -> Fields {
         p.birth_year.map(|y| y.to_string()).unwrap_or_default(),
     );
     f.set("situation", &p.situation);
-    f.set("notify_referrer", if p.notify_referrer { "true" } else { "" });
+    f.set(
+        "notify_referrer",
+        if p.notify_referrer { "true" } else { "" },
+    );
     f.set("notes", p.notes.clone().unwrap_or_default());
     f
 }
@@ -183,43 +186,42 @@ fn year(fields: &Fields) -> Result<Option<i32>, FieldError> {
     }
 }
 
+/// The structure programme staff chose (social workers have their own).
+fn structure_of(fields: &Fields) -> Result<Option<Uuid>, FieldError> {
+    fields
+        .opt("structure_id")
+        .map(|text| {
+            Uuid::parse_str(&text)
+                .map_err(|_| FieldError::new("structure_id", "choose a structure"))
+        })
+        .transpose()
+}
+
 #[handler]
 pub async fn create(request: &Request, state: Data<&AppState>, form: Posted) -> PageResult {
     let Posted { me, fields } = form;
     may_follow(&me)?;
-    let outcome = match year(&fields) {
-        Err(error) => Err(crate::ops::OpError::Invalid(error)),
-        Ok(birth_year) => {
-            let structure_id = match fields.opt("structure_id") {
-                Some(text) => Some(Uuid::parse_str(&text).map_err(|_| {
-                    crate::ops::OpError::invalid("structure_id", "choose a structure")
-                })),
-                None => None,
-            }
-            .transpose();
-            match structure_id {
-                Err(error) => Err(error),
-                Ok(structure_id) => {
-                    create_participant(
-                        &state.store,
-                        &me.caller,
-                        NewParticipant {
-                            first_name: fields.get("first_name").to_owned(),
-                            last_name: fields.get("last_name").to_owned(),
-                            email: fields.opt("email"),
-                            phone: fields.opt("phone"),
-                            language: fields.opt("language"),
-                            birth_year,
-                            situation: fields.get("situation").to_owned(),
-                            notify_referrer: Some(fields.ticked("notify_referrer")),
-                            consent: fields.ticked("consent"),
-                            notes: fields.opt("notes"),
-                            structure_id,
-                        },
-                    )
-                    .await
-                }
-            }
+    let outcome = match (year(&fields), structure_of(&fields)) {
+        (Err(error), _) | (_, Err(error)) => Err(crate::ops::OpError::Invalid(error)),
+        (Ok(birth_year), Ok(structure_id)) => {
+            create_participant(
+                &state.store,
+                &me.caller,
+                NewParticipant {
+                    first_name: fields.get("first_name").to_owned(),
+                    last_name: fields.get("last_name").to_owned(),
+                    email: fields.opt("email"),
+                    phone: fields.opt("phone"),
+                    language: fields.opt("language"),
+                    birth_year,
+                    situation: fields.get("situation").to_owned(),
+                    notify_referrer: Some(fields.ticked("notify_referrer")),
+                    consent: fields.ticked("consent"),
+                    notes: fields.opt("notes"),
+                    structure_id,
+                },
+            )
+            .await
         }
     };
     match outcome {
@@ -473,7 +475,9 @@ pub async fn renew_feed(
     may_follow(&form.me)?;
     let id = id_of(&id)?;
     rotate_feed_token(&state.store, &form.me.caller, id).await?;
-    Ok(see_other(&format!("/app/participants/{id}?renewed=1#calendar")))
+    Ok(see_other(&format!(
+        "/app/participants/{id}?renewed=1#calendar"
+    )))
 }
 
 #[handler]

@@ -15,10 +15,11 @@ use uuid::Uuid;
 use super::forms::{Errors, Fields};
 use super::home::local;
 use super::session::{Posted, SignedIn};
-use super::view::{page, value, see_other, Frame, Lang};
+use super::view::{page, see_other, value, Frame, Lang};
 use super::{PageError, PageResult};
 use crate::domain::access::Role;
 use crate::domain::schedule::{OccurrenceStatus, SEARCH_HISTORY_DAYS, SEARCH_HORIZON_DAYS};
+use crate::domain::tokens::hash_token;
 use crate::domain::{window, FieldError};
 use crate::mail::compose::map_url;
 use crate::mail::written_time::{day_name, weekday_recurrence, written_clock};
@@ -28,7 +29,6 @@ use crate::ops::places::taken_in;
 use crate::planning::schedule_of;
 use crate::state::AppState;
 use crate::store::clubs::address_line;
-use crate::domain::tokens::hash_token;
 use crate::store::enrollments::Idempotency;
 use crate::store::participants::ParticipantFilter;
 use crate::store::sessions::{ListedOccurrence, OccurrenceSearch};
@@ -87,9 +87,10 @@ struct Found {
 fn found(lang: Lang, row: &ListedOccurrence) -> Found {
     let (day, time) = local(lang, row.start_at, &row.timezone);
     let (_, end) = local(lang, row.end_at, &row.timezone);
-    let address = row.location.clone().unwrap_or_else(|| {
-        address_line(&row.club_address, &row.club_postal_code, &row.city)
-    });
+    let address = row
+        .location
+        .clone()
+        .unwrap_or_else(|| address_line(&row.club_address, &row.club_postal_code, &row.city));
     Found {
         day,
         time,
@@ -147,7 +148,10 @@ pub async fn search(request: &Request, state: Data<&AppState>, me: SignedIn) -> 
         Some(text) => match text.parse::<u32>().ok().filter(|d| (1..=7).contains(d)) {
             Some(day) => Some(day),
             None => {
-                errors.add(FieldError::new("weekday", "must be a day from 1 (Monday) to 7"));
+                errors.add(FieldError::new(
+                    "weekday",
+                    "must be a day from 1 (Monday) to 7",
+                ));
                 None
             }
         },
@@ -438,7 +442,12 @@ pub async fn enrol(
             &me.caller,
             &request_body,
             idempotency.as_ref(),
-            |placed| (201, serde_json::json!({ "id": placed.enrollment.id }).to_string()),
+            |placed| {
+                (
+                    201,
+                    serde_json::json!({ "id": placed.enrollment.id }).to_string(),
+                )
+            },
         )
         .await;
         match enrolled {

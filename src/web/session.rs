@@ -11,10 +11,11 @@ use poem::http::{header, Method};
 use poem::{FromRequest, Request, RequestBody};
 
 use super::forms::Fields;
-use super::view::{cookie, lang_of, Lang};
+use super::request::{cookie, lang_of};
 use super::PageError;
 use crate::domain::access::Caller;
 use crate::domain::tokens::hash_token;
+use crate::mail::lang::Lang;
 use crate::ops::sign_in::SESSION_IDLE_DAYS;
 use crate::state::AppState;
 use crate::store::users::User;
@@ -91,9 +92,7 @@ impl<'a> FromRequest<'a> for Posted {
     async fn from_request(request: &'a Request, body: &mut RequestBody) -> poem::Result<Self> {
         let me = SignedIn::from_request(request, body).await?;
         let fields = Fields::from_request(request, body).await?;
-        if request.method() != Method::POST
-            || !same(fields.get("csrf_token"), &me.csrf_token)
-        {
+        if request.method() != Method::POST || !same(fields.get("csrf_token"), &me.csrf_token) {
             return Err(PageError::Csrf.into());
         }
         Ok(Posted { me, fields })
@@ -121,7 +120,10 @@ impl<'a> FromRequest<'a> for AnonymousPost {
 
 /// The CSRF token of a form shown without a session, derived from its cookie.
 pub fn anonymous_token(state: &AppState, seed: &str) -> String {
-    state.mailer.signer.derive("anonymous form", seed.as_bytes())
+    state
+        .mailer
+        .signer
+        .derive("anonymous form", seed.as_bytes())
 }
 
 /// Compares in constant time: how much of a token matches never shows in timing.

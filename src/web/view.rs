@@ -11,6 +11,7 @@ use poem::{handler, Request, Response};
 
 pub use crate::mail::lang::Lang;
 
+use super::request::path_of;
 use super::session::SignedIn;
 use super::words;
 use super::PageError;
@@ -21,20 +22,43 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("macros.html", include_str!("templates/macros.html")),
     ("error.html", include_str!("templates/error.html")),
     ("login.html", include_str!("templates/login.html")),
-    ("login_confirm.html", include_str!("templates/login_confirm.html")),
+    (
+        "login_confirm.html",
+        include_str!("templates/login_confirm.html"),
+    ),
     ("home.html", include_str!("templates/home.html")),
     ("search.html", include_str!("templates/search.html")),
     ("session.html", include_str!("templates/session.html")),
-    ("participants.html", include_str!("templates/participants.html")),
-    ("participant.html", include_str!("templates/participant.html")),
-    ("participant_form.html", include_str!("templates/participant_form.html")),
-    ("participant_erase.html", include_str!("templates/participant_erase.html")),
+    (
+        "participants.html",
+        include_str!("templates/participants.html"),
+    ),
+    (
+        "participant.html",
+        include_str!("templates/participant.html"),
+    ),
+    (
+        "participant_form.html",
+        include_str!("templates/participant_form.html"),
+    ),
+    (
+        "participant_erase.html",
+        include_str!("templates/participant_erase.html"),
+    ),
 ];
 
 /// (file, content type, body) of the assets under `/static/`.
 const ASSETS: &[(&str, &str, &str)] = &[
-    ("app.css", "text/css; charset=utf-8", include_str!("static/app.css")),
-    ("app.js", "text/javascript; charset=utf-8", include_str!("static/app.js")),
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_str!("static/app.css"),
+    ),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_str!("static/app.js"),
+    ),
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
@@ -84,55 +108,10 @@ fn translate(state: &State, key: &str, args: Kwargs) -> Result<String, Error> {
 /// Makes sure every template compiles (start-up and tests).
 pub fn check() -> Result<(), String> {
     for (name, _) in TEMPLATES {
-        ENV.get_template(name).map_err(|e| format!("{name}: {e:#}"))?;
+        ENV.get_template(name)
+            .map_err(|e| format!("{name}: {e:#}"))?;
     }
     Ok(())
-}
-
-/// The language of a request: the signed-in user's choice, then the `es_lang` cookie,
-/// then the browser's Accept-Language, then French.
-pub fn lang_of(request: &Request, chosen: Option<&str>) -> Lang {
-    if let Some(lang) = chosen.and_then(Lang::parse) {
-        return lang;
-    }
-    if let Some(lang) = cookie(request, "es_lang").and_then(|v| Lang::parse(&v)) {
-        return lang;
-    }
-    let accept = request
-        .headers()
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let mut best: Option<(f32, Lang)> = None;
-    for part in accept.split(',') {
-        let mut pieces = part.trim().split(';');
-        let tag = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
-        let q = pieces
-            .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse().ok()))
-            .unwrap_or(1.0);
-        let lang = match tag.split('-').next() {
-            Some("fr") => Lang::Fr,
-            Some("en") => Lang::En,
-            _ => continue,
-        };
-        if best.is_none_or(|(b, _)| q > b) {
-            best = Some((q, lang));
-        }
-    }
-    best.map(|(_, lang)| lang).unwrap_or(Lang::Fr)
-}
-
-/// A cookie's value.
-pub fn cookie(request: &Request, name: &str) -> Option<String> {
-    request
-        .headers()
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.to_owned())
 }
 
 /// Any serialisable value for a template.
@@ -159,15 +138,6 @@ impl<'a> Frame<'a> {
             path: path_of(request),
         }
     }
-}
-
-/// The request's path and query, for "come back here" links.
-pub fn path_of(request: &Request) -> String {
-    request
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "/".into())
 }
 
 /// Renders `template` in the frame, with the page's own values.
@@ -198,7 +168,12 @@ pub fn page(frame: &Frame<'_>, status: StatusCode, template: &str, values: Value
         Ok(body) => html(status, body),
         Err(error) => {
             tracing::error!(%error, template, "page failed");
-            error_page(frame.lang, StatusCode::INTERNAL_SERVER_ERROR, "internal", None)
+            error_page(
+                frame.lang,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                None,
+            )
         }
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use super::view::Lang;
+use crate::mail::lang::Lang;
 
 /// (key, French, English).
 const WORDS: &[(&str, &str, &str)] = &[
@@ -88,7 +88,8 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("results", "Résultats", "Results"),
     ("no_results", "Aucune séance ne correspond. Essayez d'élargir les dates ou d'enlever un filtre.", "No session matches. Try wider dates or fewer filters."),
     ("map", "Plan", "Map"),
-    ("places_left", "{n} place(s) libre(s)", "{n} place(s) left"),
+    ("places_left", "{n} places libres", "{n} places left"),
+    ("one_place_left", "1 place libre", "1 place left"),
     ("full", "Complet (liste d'attente)", "Full (waitlist)"),
     // Session
     ("back_to_search", "Retour à la recherche", "Back to the search"),

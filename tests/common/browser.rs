@@ -506,9 +506,17 @@ impl Driver {
     }
 }
 
-/// axe-core's script, as `npm ci` installs it.
+/// axe-core's script, as `npm ci` installs it (run here when it is missing, so a plain
+/// `cargo test` sets itself up where npm is installed).
 fn axe_source() -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/axe-core/axe.min.js");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let path = root.join("node_modules/axe-core/axe.min.js");
+    if !path.is_file() {
+        let _ = std::process::Command::new("npm")
+            .args(["ci", "--silent", "--no-audit", "--no-fund"])
+            .current_dir(root)
+            .status();
+    }
     std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
             "cannot read {}: {e}; run `npm ci` at the repository root (see .ci/run)",

@@ -298,10 +298,11 @@ async fn account(
     }
 }
 
-/// Messages to `email` received so far.
+/// Messages to `email` received so far (the server files sign-in links apart).
 fn to(smtp: &SmtpServer, email: &str) -> Vec<Received> {
-    smtp.received()
+    smtp.sign_ins()
         .into_iter()
+        .chain(smtp.received())
         .filter(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(email)))
         .collect()
 }
