@@ -72,6 +72,40 @@ impl Page {
         Some(strip_tags(&rest[..end]).trim().to_owned())
     }
 
+    /// Where the page's forms post to (entities decoded).
+    fn form_actions(&self) -> Vec<String> {
+        self.body
+            .match_indices("<form")
+            .filter_map(|(at, _)| {
+                let end = at + self.body[at..].find('>')?;
+                attribute(&self.body[at..end], "action")
+            })
+            .collect()
+    }
+
+    /// The page after its search form (`role="search"`), or all of it without one.
+    fn after_search_form(&self) -> &str {
+        self.body
+            .find("role=\"search\"")
+            .and_then(|at| self.body[at..].find("</form>").map(|end| at + end))
+            .map_or(self.body.as_str(), |end| &self.body[end..])
+    }
+
+    /// The id in a redirect to `{prefix}{id}` (a query string dropped).
+    fn redirect_id(&self, prefix: &str) -> String {
+        let target = self.redirect_path();
+        let path = target.split('?').next().unwrap_or_default();
+        path.strip_prefix(prefix)
+            .filter(|id| !id.is_empty() && !id.contains('/'))
+            .unwrap_or_else(|| panic!("a redirect to {prefix}{{id}}: {self:?}"))
+            .to_owned()
+    }
+
+    /// Whether a form of the page posts to `path`.
+    fn posts_to(&self, path: &str) -> bool {
+        self.form_actions().iter().any(|a| a == path)
+    }
+
     /// The `Set-Cookie` header for `name`, when the answer set it to a value.
     fn cookie_set(&self, name: &str) -> Option<&str> {
         self.set_cookies.iter().map(String::as_str).find(|c| {
@@ -298,11 +332,11 @@ async fn account(
     }
 }
 
-/// Messages to `email` received so far (the server files sign-in links apart).
+/// Sign-in messages to `email` received so far (the server files them apart from
+/// the others, such as invitations copied to a referrer).
 fn to(smtp: &SmtpServer, email: &str) -> Vec<Received> {
     smtp.sign_ins()
         .into_iter()
-        .chain(smtp.received())
         .filter(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(email)))
         .collect()
 }
@@ -352,7 +386,7 @@ async fn request_link(agent: &mut Agent, smtp: &SmtpServer, email: &str) -> Stri
     let before = to(smtp, email).len();
     let form = agent.get("/login").await;
     form.assert_html(StatusCode::OK);
-    assert!(form.body.contains("action=\"/login\""), "{form:?}");
+    assert!(form.posts_to("/login"), "{form:?}");
     assert!(form.body.contains("name=\"email\""), "{form:?}");
     assert!(agent.cookie("es_pre").is_some(), "GET /login sets es_pre");
     let sent = agent
@@ -401,6 +435,18 @@ async fn set_time(app: &TestApp, sql: &'static str, at: DateTime<Utc>, user_id: 
             .map(|r| r.rows_affected()),
     };
     done.expect("the update runs")
+}
+
+/// The latest `last_seen` of the user's browser sessions.
+async fn last_seen(app: &TestApp, user_id: &str) -> DateTime<Utc> {
+    let user_id: Uuid = user_id.parse().expect("a user id");
+    let sql = "SELECT last_seen FROM web_sessions WHERE user_id = $1 \
+               ORDER BY last_seen DESC LIMIT 1";
+    let seen = match &app.store {
+        Store::Sqlite { pool, .. } => sqlx::query_scalar(sql).bind(user_id).fetch_one(pool).await,
+        Store::Postgres(pool) => sqlx::query_scalar(sql).bind(user_id).fetch_one(pool).await,
+    };
+    seen.expect("a session of the user")
 }
 
 /// A participant registered through the API by `token`: (id, code).
@@ -479,7 +525,7 @@ async fn an_emailed_link_signs_in_once_and_only_while_fresh() {
             "{confirm:?}"
         );
         assert!(
-            confirm.body.contains(&format!("action=\"{link}\"")) || !lower.contains("action="),
+            confirm.form_actions().contains(&link),
             "the form posts to the link itself: {confirm:?}"
         );
         assert!(confirm.cookie_set("es_session").is_none(), "{confirm:?}");
@@ -507,7 +553,7 @@ async fn an_emailed_link_signs_in_once_and_only_while_fresh() {
         home.body.contains(&worker.name),
         "the user's name: {home:?}"
     );
-    assert!(home.body.contains("action=\"/logout\""), "{home:?}");
+    assert!(home.posts_to("/logout"), "{home:?}");
     // The bearer token still works.
     assert_eq!(
         app.get("/api/v1/me", &worker.token).await.status,
@@ -703,6 +749,49 @@ async fn forms_without_their_csrf_token_change_nothing() {
     let signed_in = browser.post(&link, &[("csrf_token", &confirm)]).await;
     signed_in.assert_redirect_to("/app");
 
+    // The language form: refused without a token; with one, only a path of this site
+    // to go back to.
+    let mut visitor = Agent::new(&app);
+    let csrf = visitor.get("/login").await.csrf();
+    let refused = visitor
+        .post("/lang", &[("lang", "en"), ("back", "/login")])
+        .await;
+    refused.assert_html(StatusCode::FORBIDDEN);
+    assert!(refused.cookie_set("es_lang").is_none(), "{refused:?}");
+    let chosen = visitor
+        .post(
+            "/lang",
+            &[("lang", "en"), ("back", "/login"), ("csrf_token", &csrf)],
+        )
+        .await;
+    chosen.assert_redirect_to("/login");
+    assert!(
+        visitor.cookie("es_lang").is_some_and(|l| l == "en"),
+        "{chosen:?}"
+    );
+    let english = visitor.get("/login").await;
+    assert!(english.body.contains("lang=\"en\""), "{english:?}");
+    // (Checked at the end, so the rest runs whatever this gives.)
+    let mut off_site = Vec::new();
+    for elsewhere in [
+        "//evil.example/",
+        "/\\evil.example/",
+        "https://evil.example/",
+    ] {
+        let sent = visitor
+            .post(
+                "/lang",
+                &[("lang", "fr"), ("back", elsewhere), ("csrf_token", &csrf)],
+            )
+            .await;
+        assert_eq!(sent.status, StatusCode::SEE_OTHER, "{sent:?}");
+        let location = sent.location.clone().unwrap_or_default();
+        // Browsers read `\` as `/` in an http URL: `/\host` is `//host`.
+        if !location.starts_with('/') || location.starts_with("//") || location.starts_with("/\\") {
+            off_site.push(format!("back={elsewhere:?} → Location {location:?}"));
+        }
+    }
+
     // Signed in: another session's token is no better than none.
     let mut other = sign_in(&app, &smtp, &colleague.email).await;
     let theirs = other.get("/app/participants/new").await.csrf();
@@ -761,10 +850,7 @@ async fn forms_without_their_csrf_token_change_nothing() {
     fields.push(("csrf_token", &token));
     let created = browser.post("/app/participants/new", &fields).await;
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{created:?}");
-    let target = created.redirect_path();
-    let id = target
-        .strip_prefix("/app/participants/")
-        .unwrap_or_else(|| panic!("to the participant's page: {created:?}"));
+    let id = created.redirect_id("/app/participants/");
     let fetched = app
         .get(&format!("/api/v1/participants/{id}"), &worker.token)
         .await;
@@ -787,6 +873,10 @@ async fn forms_without_their_csrf_token_change_nothing() {
         .await;
     out.assert_redirect_to("/login");
     other.get("/app").await.assert_html(StatusCode::OK);
+    assert!(
+        off_site.is_empty(),
+        "POST /lang must only go back to a path of this site: {off_site:?}"
+    );
     app.stop().await;
 }
 
@@ -824,6 +914,11 @@ async fn browser_sessions_end_unused_signed_out_or_disabled() {
         .await
         .assert_redirect_to("/login");
     recent_browser.get("/app").await.assert_html(StatusCode::OK);
+    let seen = last_seen(&app, &recent.id).await;
+    assert!(
+        seen > Utc::now() - chrono::Duration::minutes(1),
+        "using a session keeps it alive: last_seen {seen}"
+    );
     let me = app.get("/api/v1/me", &idle.token).await;
     assert_eq!(me.status, StatusCode::OK, "the token still works: {me:?}");
 
@@ -846,10 +941,13 @@ async fn browser_sessions_end_unused_signed_out_or_disabled() {
     let me = app.get("/api/v1/me", &leaving.token).await;
     assert_eq!(me.status, StatusCode::OK, "{me:?}");
 
-    // Disabled: every browser of theirs is out at once; the others stay.
+    // Disabled: every browser of theirs is out at once, a link not yet used no longer
+    // signs in, the form sends none; the others stay.
     let mut first = sign_in(&app, &smtp, &disabled.email).await;
     let mut second = sign_in(&app, &smtp, &disabled.email).await;
     first.get("/app").await.assert_html(StatusCode::OK);
+    let mut third = Agent::new(&app);
+    let pending = request_link(&mut third, &smtp, &disabled.email).await;
     let patched = app
         .patch(
             &format!("/api/v1/users/{}", disabled.id),
@@ -863,10 +961,29 @@ async fn browser_sessions_end_unused_signed_out_or_disabled() {
         .get("/app/participants")
         .await
         .assert_redirect_to("/login");
+    let csrf = third.get(&pending).await.csrf();
+    let refused = third.post(&pending, &[("csrf_token", &csrf)]).await;
+    refused.assert_html(StatusCode::GONE);
+    assert!(refused.cookie_set("es_session").is_none(), "{refused:?}");
+    let before = to(&smtp, &disabled.email).len();
+    let csrf = third.get("/login").await.csrf();
+    third
+        .post(
+            "/login",
+            &[("email", &disabled.email), ("csrf_token", &csrf)],
+        )
+        .await
+        .assert_html(StatusCode::OK);
     recent_browser.get("/app").await.assert_html(StatusCode::OK);
     assert_eq!(
         app.get("/api/v1/me", &recent.token).await.status,
         StatusCode::OK
+    );
+    tokio::time::sleep(QUIET).await;
+    assert_eq!(
+        to(&smtp, &disabled.email).len(),
+        before,
+        "no link for a disabled account"
     );
     app.stop().await;
 }
@@ -925,6 +1042,7 @@ async fn each_role_sees_only_its_pages() {
             json!({"rrule": "FREQ=DAILY", "capacity": 10, "reminder_hours_before": 0}),
         )
         .await;
+    let mut enrollments = Vec::new();
     for (person, token) in [(&amina, &worker.token), (&lina, &other.token)] {
         let enrolled = app
             .post(
@@ -934,11 +1052,16 @@ async fn each_role_sees_only_its_pages() {
             )
             .await;
         assert_eq!(enrolled.status, StatusCode::CREATED, "{enrolled:?}");
+        enrollments.push(enrolled.id());
     }
+    let lina_enrollment = enrollments[1].clone();
     let hidden = ["Lina", "Bernardeau", lina_code.as_str(), lina.as_str()];
+    // Nothing of theirs shows (on a search page: after the search form, which repeats
+    // what was asked).
     let assert_hidden = |page: &Page| {
+        let shown = page.after_search_form();
         for word in hidden {
-            assert!(!page.body.contains(word), "{word} shown: {page:?}");
+            assert!(!shown.contains(word), "{word} shown: {page:?}");
         }
     };
 
@@ -947,7 +1070,7 @@ async fn each_role_sees_only_its_pages() {
     let home = browser.get("/app").await;
     home.assert_html(StatusCode::OK);
     assert!(home.body.contains(&worker.name), "{home:?}");
-    assert!(home.body.contains("action=\"/logout\""), "{home:?}");
+    assert!(home.posts_to("/logout"), "{home:?}");
     assert!(
         home.body.contains("Amina"),
         "their person this week: {home:?}"
@@ -965,13 +1088,16 @@ async fn each_role_sees_only_its_pages() {
     }
     let found = browser.get("/app/participants?q=amina").await;
     assert!(found.body.contains("Diallo"), "{found:?}");
+    // Pages lacking the user's name or the sign-out form (checked at the end).
+    let mut unframed = Vec::new();
     for page in ["", "/edit", "/erase", "/schedule"] {
-        let own = browser
-            .get(&format!("/app/participants/{amina}{page}"))
-            .await;
+        let path = format!("/app/participants/{amina}{page}");
+        let own = browser.get(&path).await;
         own.assert_html(StatusCode::OK);
         assert!(own.body.contains("Amina"), "{own:?}");
-        assert!(own.body.contains("action=\"/logout\""), "{own:?}");
+        if !own.posts_to("/logout") || !own.body.contains(&worker.name) {
+            unframed.push(path);
+        }
         let foreign = browser
             .get(&format!("/app/participants/{lina}{page}"))
             .await;
@@ -998,17 +1124,57 @@ async fn each_role_sees_only_its_pages() {
     foreign.assert_html(StatusCode::NOT_FOUND);
     assert!(foreign.disposition.is_none(), "{foreign:?}");
     assert_hidden(&foreign);
-    let unknown = browser
-        .get(&format!("/app/participants/{}", Uuid::new_v4()))
+    for path in [
+        format!("/app/participants/{}", Uuid::new_v4()),
+        "/app/participants/not-an-id".to_owned(),
+        "/app/no-such-page".to_owned(),
+    ] {
+        browser.get(&path).await.assert_html(StatusCode::NOT_FOUND);
+    }
+    // Nor can the forms reach another structure's person, even with a valid token.
+    let csrf = browser.get("/app").await.csrf();
+    let lina_path = format!("/app/participants/{lina}");
+    for path in [
+        format!("{lina_path}/erase"),
+        format!("{lina_path}/feed"),
+        format!("/app/enrollments/{lina_enrollment}/cancel"),
+    ] {
+        let refused = browser.post(&path, &[("csrf_token", &csrf)]).await;
+        refused.assert_html(StatusCode::NOT_FOUND);
+        assert_hidden(&refused);
+    }
+    let refused = browser
+        .post(
+            &format!("{lina_path}/edit"),
+            &[
+                ("first_name", "Changed"),
+                ("last_name", "Changed"),
+                ("language", "fr"),
+                ("situation", "shelter"),
+                ("csrf_token", &csrf),
+            ],
+        )
         .await;
-    unknown.assert_html(StatusCode::NOT_FOUND);
+    refused.assert_html(StatusCode::NOT_FOUND);
+    let still = app
+        .get(&format!("/api/v1/participants/{lina}"), &other.token)
+        .await;
+    assert_eq!(still.status, StatusCode::OK, "{still:?}");
+    assert_eq!(still.body["first_name"], "Lina", "{still:?}");
+    let kept = app
+        .get(
+            &format!("/api/v1/enrollments/{lina_enrollment}"),
+            &other.token,
+        )
+        .await;
+    assert_eq!(kept.body["status"], "confirmed", "{kept:?}");
 
     // The club manager: 403 pages.
     let mut browser = sign_in(&app, &smtp, &manager.email).await;
     let home = browser.get("/app").await;
     home.assert_html(StatusCode::OK);
     assert!(home.body.contains(&manager.name), "{home:?}");
-    assert!(home.body.contains("action=\"/logout\""), "{home:?}");
+    assert!(home.posts_to("/logout"), "{home:?}");
     for path in [
         "/app/participants".to_owned(),
         "/app/participants/new".to_owned(),
@@ -1019,6 +1185,29 @@ async fn each_role_sees_only_its_pages() {
         refused.assert_html(StatusCode::FORBIDDEN);
         assert!(!refused.body.contains("Diallo"), "{refused:?}");
     }
+    let csrf = home.csrf();
+    let refused = browser
+        .post(
+            "/app/participants/new",
+            &[
+                ("first_name", "Jo"),
+                ("last_name", "Martin"),
+                ("language", "fr"),
+                ("situation", "shelter"),
+                ("consent", "true"),
+                ("csrf_token", &csrf),
+            ],
+        )
+        .await;
+    refused.assert_html(StatusCode::FORBIDDEN);
+    let refused = browser
+        .post(
+            &format!("/app/participants/{amina}/erase"),
+            &[("csrf_token", &csrf)],
+        )
+        .await;
+    refused.assert_html(StatusCode::FORBIDDEN);
+    assert_eq!(participant_count(&app, &worker.token).await, 1);
 
     // The admin: everyone.
     let mut browser = sign_in(&app, &smtp, ADMIN_EMAIL).await;
@@ -1029,6 +1218,10 @@ async fn each_role_sees_only_its_pages() {
     assert!(list.body.contains("Lina"), "{list:?}");
     let page = browser.get(&format!("/app/participants/{lina}")).await;
     page.assert_html(StatusCode::OK);
+    assert!(
+        unframed.is_empty(),
+        "every /app page shows the user's name and a sign-out form; not {unframed:?}"
+    );
     app.stop().await;
 }
 
@@ -1100,9 +1293,11 @@ async fn a_participant_form_with_errors_keeps_what_was_typed() {
             "a {field} field: {form:?}"
         );
     }
+    // Each rule broken in turn (the rest as typed): 422, the typed values kept, the
+    // API's message beside the field.
     let csrf = form.csrf();
     let typed = [
-        ("first_name", ""),
+        ("first_name", "Amina"),
         ("last_name", "Diallo"),
         ("email", "amina.diallo@example.org"),
         ("phone", "+33 6 12 34 56 78"),
@@ -1110,85 +1305,54 @@ async fn a_participant_form_with_errors_keeps_what_was_typed() {
         ("birth_year", "1990"),
         ("situation", "shelter"),
         ("notes", "Aime le football du mardi soir"),
-        ("csrf_token", &csrf),
+        ("consent", "true"),
+        ("csrf_token", csrf.as_str()),
     ];
-    let refused = browser.post("/app/participants/new", &typed).await;
-    refused.assert_html(StatusCode::UNPROCESSABLE_ENTITY);
-    for value in [
-        "Diallo",
-        "amina.diallo@example.org",
-        "+33 6 12 34 56 78",
-        "1990",
-        "Aime le football du mardi soir",
-    ] {
-        assert!(
-            refused.body.contains(value),
-            "{value} kept in the form: {refused:?}"
-        );
-    }
-    assert!(refused.body.contains("value=\"Diallo\""), "{refused:?}");
-    let first_name = refused
-        .element_text("error-first_name")
-        .unwrap_or_else(|| panic!("id=\"error-first_name\": {refused:?}"));
-    assert!(
-        first_name.contains(&empty_name),
-        "{first_name:?} vs {empty_name:?}"
-    );
-    let consent = refused
-        .element_text("error-consent")
-        .unwrap_or_else(|| panic!("id=\"error-consent\": {refused:?}"));
-    assert!(
-        consent.contains(&no_consent),
-        "{consent:?} vs {no_consent:?}"
-    );
-    assert!(
-        refused.element_text("error-last_name").is_none(),
-        "{refused:?}"
-    );
-    assert_eq!(participant_count(&app, &worker.token).await, 0);
-
-    // A bad address, consent given.
-    let mut fields = typed.to_vec();
-    fields[0] = ("first_name", "Amina");
-    fields[2] = ("email", "not-an-email");
-    fields.push(("consent", "true"));
-    let refused = browser.post("/app/participants/new", &fields).await;
-    refused.assert_html(StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(refused.body.contains("value=\"Amina\""), "{refused:?}");
-    assert!(
-        refused.body.contains("value=\"not-an-email\""),
-        "{refused:?}"
-    );
-    let email = refused
-        .element_text("error-email")
-        .unwrap_or_else(|| panic!("id=\"error-email\": {refused:?}"));
-    assert!(email.contains(&bad_email), "{email:?} vs {bad_email:?}");
-    assert!(
-        refused.element_text("error-consent").is_none(),
-        "{refused:?}"
-    );
-    assert_eq!(participant_count(&app, &worker.token).await, 0);
-
-    // Corrected: saved, to the participant's page.
-    fields[2] = ("email", "amina.diallo@example.org");
-    let csrf = refused.csrf();
-    let fields: Vec<(&str, &str)> = fields
-        .into_iter()
-        .map(|(k, v)| {
-            if k == "csrf_token" {
-                (k, csrf.as_str())
-            } else {
-                (k, v)
+    let cases = [
+        ("first_name", "", &empty_name),
+        ("consent", "", &no_consent),
+        ("email", "not-an-email", &bad_email),
+    ];
+    for (field, value, message) in cases {
+        let fields: Vec<(&str, &str)> = typed
+            .iter()
+            // An unticked box is not sent at all.
+            .filter(|(k, _)| !(field == "consent" && *k == "consent"))
+            .map(|&(k, v)| if k == field { (k, value) } else { (k, v) })
+            .collect();
+        let refused = browser.post("/app/participants/new", &fields).await;
+        refused.assert_html(StatusCode::UNPROCESSABLE_ENTITY);
+        for (name, kept) in &fields {
+            if ["first_name", "last_name", "email", "phone", "birth_year"].contains(name) {
+                assert!(
+                    refused.body.contains(&format!("value=\"{kept}\"")),
+                    "{name} kept as typed ({kept:?}): {refused:?}"
+                );
             }
-        })
-        .collect();
-    let created = browser.post("/app/participants/new", &fields).await;
+        }
+        assert!(
+            refused.body.contains("Aime le football du mardi soir"),
+            "{refused:?}"
+        );
+        let shown = refused
+            .element_text(&format!("error-{field}"))
+            .unwrap_or_else(|| panic!("id=\"error-{field}\": {refused:?}"));
+        assert!(shown.contains(message.as_str()), "{shown:?} vs {message:?}");
+        for other in ["first_name", "last_name", "email", "consent"] {
+            if other != field {
+                assert!(
+                    refused.element_text(&format!("error-{other}")).is_none(),
+                    "no error for {other}: {refused:?}"
+                );
+            }
+        }
+        assert_eq!(participant_count(&app, &worker.token).await, 0);
+    }
+
+    // With nothing wrong: saved, to the participant's page.
+    let created = browser.post("/app/participants/new", &typed).await;
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{created:?}");
-    let target = created.redirect_path();
-    let id = target
-        .strip_prefix("/app/participants/")
-        .unwrap_or_else(|| panic!("to the participant's page: {created:?}"))
-        .to_owned();
+    let id = created.redirect_id("/app/participants/");
     let saved = app
         .get(&format!("/api/v1/participants/{id}"), &worker.token)
         .await;
