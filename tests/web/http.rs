@@ -437,6 +437,18 @@ async fn set_time(app: &TestApp, sql: &'static str, at: DateTime<Utc>, user_id: 
     done.expect("the update runs")
 }
 
+/// When the user's first sign-in link was made, and until when it is valid.
+async fn link_times(app: &TestApp, user_id: &str) -> (DateTime<Utc>, DateTime<Utc>) {
+    let user_id: Uuid = user_id.parse().expect("a user id");
+    let sql = "SELECT created_at, expires_at FROM login_links WHERE user_id = $1 \
+               ORDER BY created_at LIMIT 1";
+    let times = match &app.store {
+        Store::Sqlite { pool, .. } => sqlx::query_as(sql).bind(user_id).fetch_one(pool).await,
+        Store::Postgres(pool) => sqlx::query_as(sql).bind(user_id).fetch_one(pool).await,
+    };
+    times.expect("a sign-in link of the user")
+}
+
 /// The latest `last_seen` of the user's browser sessions.
 async fn last_seen(app: &TestApp, user_id: &str) -> DateTime<Utc> {
     let user_id: Uuid = user_id.parse().expect("a user id");
@@ -512,6 +524,10 @@ async fn an_emailed_link_signs_in_once_and_only_while_fresh() {
     // Creating the account emailed a sign-in link.
     let welcome = to(&smtp, &worker.email);
     let link = link_in(&welcome[0]);
+
+    // Valid 15 minutes.
+    let (created, expires) = link_times(&app, &worker.id).await;
+    assert_eq!(expires - created, chrono::Duration::minutes(15));
 
     // Opening the link shows a form posting to the same address; twice, nothing moves.
     let mut browser = Agent::new(&app);
