@@ -6,3 +6,6 @@ mod common;
 
 #[path = "web/day.rs"]
 mod day;
+
+#[path = "web/http.rs"]
+mod http;
