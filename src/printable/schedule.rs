@@ -26,6 +26,17 @@ pub async fn render(
     participant: &Participant,
     now: DateTime<Utc>,
 ) -> Result<String, crate::store::StoreError> {
+    let (lang, title, body) = render_body(state, participant, now).await?;
+    Ok(page(lang, &title, &body))
+}
+
+/// The schedule's language, title and body (HTML, every value escaped), for a page
+/// that has its own frame.
+pub async fn render_body(
+    state: &AppState,
+    participant: &Participant,
+    now: DateTime<Utc>,
+) -> Result<(Lang, String, String), crate::store::StoreError> {
     let lang = Lang::parse(&participant.language).unwrap_or(Lang::Fr);
     let until = now + Duration::weeks(WEEKS);
     let enrollments = state
@@ -101,7 +112,7 @@ pub async fn render(
         }
         body.push_str("</tbody></table>");
     }
-    Ok(page(lang, &title, &body))
+    Ok((lang, title, body))
 }
 
 /// The enrollment's occurrences in the window that are not cancelled.

@@ -160,12 +160,12 @@ pub async fn sign_out(state: Data<&AppState>, form: Posted) -> PageResult {
 pub async fn choose_lang(request: &Request, state: Data<&AppState>, fields: Fields) -> PageResult {
     let lang = Lang::parse(fields.get("lang")).unwrap_or(Lang::Fr);
     let back = fields.get("back");
-    // Only a path of this site: never a way to send someone elsewhere.
-    let back = if back.starts_with('/') && !back.starts_with("//") {
-        back
-    } else {
-        "/app"
-    };
+    // Only a path of this site: never a way to send someone elsewhere (browsers read
+    // `/\\host` and `//host` as another site).
+    let local = back.starts_with('/')
+        && !back[1..].starts_with(['/', '\\'])
+        && !back.chars().any(|c| c == '\\' || c.is_control());
+    let back = if local { back } else { "/app" };
     let token = fields.get("csrf_token");
     match signed_in(request).await? {
         Some(me) if same(token, &me.csrf_token) => {

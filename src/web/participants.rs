@@ -545,15 +545,29 @@ pub async fn export(
         .body(serde_json::to_string_pretty(&body).unwrap_or_default()))
 }
 
-/// The printable schedule of the next eight weeks, for someone without email.
+/// The printable schedule of the next eight weeks, for someone without email: in the
+/// person's language, inside the pages' frame (which printing leaves out).
 #[handler]
 pub async fn schedule(
+    request: &Request,
     state: Data<&AppState>,
     me: SignedIn,
     Path(id): Path<String>,
-) -> Result<Response, PageError> {
+) -> PageResult {
     may_follow(&me)?;
     let p = followed(&state.store, &me.caller, id_of(&id)?).await?;
-    let html = crate::printable::schedule::render(&state, &p, crate::clock::now()).await?;
-    Ok(super::view::html(StatusCode::OK, html))
+    let (lang, title, body) =
+        crate::printable::schedule::render_body(&state, &p, crate::clock::now()).await?;
+    let frame = Frame::of(&me, request);
+    Ok(page(
+        &frame,
+        StatusCode::OK,
+        "schedule.html",
+        context! {
+            participant_id => p.id.to_string(),
+            doc_lang => lang.as_str(),
+            title => title,
+            body => Value::from_safe_string(body),
+        },
+    ))
 }

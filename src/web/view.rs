@@ -45,6 +45,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         "participant_erase.html",
         include_str!("templates/participant_erase.html"),
     ),
+    ("schedule.html", include_str!("templates/schedule.html")),
 ];
 
 /// (file, content type, body) of the assets under `/static/`.
@@ -228,4 +229,36 @@ pub fn asset(Path(file): Path<String>) -> Result<Response, poem::Error> {
         .content_type(*content_type)
         .header(header::CACHE_CONTROL, "public, max-age=3600")
         .body(*body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every page renders in both languages with nothing but its frame (empty lists,
+    /// absent values): no unknown word, no template error.
+    #[test]
+    fn every_page_renders_bare_in_both_languages() {
+        for lang in Lang::ALL {
+            let frame = Frame {
+                lang,
+                me: None,
+                csrf: Some("token".into()),
+                path: "/app".into(),
+            };
+            for (name, _) in TEMPLATES {
+                if matches!(*name, "base.html" | "macros.html") {
+                    continue;
+                }
+                let values = context! {
+                    kind => "not_found", status => 404, errors => context! {}, q => context! {},
+                    f => context! {}, p => context! { situation => "other" }, club => context! {},
+                    session => context! { status => "published" }, title => "t", body => "b",
+                };
+                if let Err(error) = render(&frame, name, values) {
+                    panic!("{name} ({}): {error}", lang.as_str());
+                }
+            }
+        }
+    }
 }

@@ -161,6 +161,8 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("feed_renewed", "Nouveau lien de calendrier créé : l'ancien ne fonctionne plus.", "New calendar link created: the old one no longer works."),
     ("absence_run", "{n} absences de suite sans excuse.", "{n} unexcused absences in a row."),
     ("printable_schedule", "Planning à imprimer", "Printable schedule"),
+    ("back_to_person", "Retour à sa fiche", "Back to their page"),
+    ("print", "Imprimer", "Print"),
     ("copies", "Copies des messages", "Copies of messages"),
     ("copies_yes", "Vous recevez une copie", "You get a copy"),
     ("copies_no", "Non", "No"),
