@@ -20,7 +20,8 @@ use super::{PageError, PageResult};
 use crate::domain::access::Role;
 use crate::domain::schedule::{OccurrenceStatus, SEARCH_HISTORY_DAYS, SEARCH_HORIZON_DAYS};
 use crate::domain::tokens::hash_token;
-use crate::domain::{window, FieldError};
+use crate::domain::window::{self, TimeOfDay};
+use crate::domain::FieldError;
 use crate::mail::compose::map_url;
 use crate::mail::written_time::{day_name, weekday_recurrence, written_clock};
 use crate::ops::access::{readable_scope, visible_session};
@@ -35,38 +36,7 @@ use crate::store::sessions::{ListedOccurrence, OccurrenceSearch};
 
 /// Results on one page.
 const PAGE_SIZE: usize = 30;
-/// Rows read per round when a filter the index cannot serve (day, time of day) drops
-/// some; bounded so a rare filter cannot read the whole horizon in one request.
-const ROUND: i64 = 200;
-const MAX_ROUNDS: usize = 10;
 const SEARCH_ZONE: Tz = chrono_tz::Europe::Paris;
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum TimeOfDay {
-    Morning,
-    Afternoon,
-    Evening,
-}
-
-impl TimeOfDay {
-    fn parse(text: &str) -> Option<Self> {
-        match text {
-            "morning" => Some(Self::Morning),
-            "afternoon" => Some(Self::Afternoon),
-            "evening" => Some(Self::Evening),
-            _ => None,
-        }
-    }
-
-    /// Before noon, noon to 6 pm, from 6 pm.
-    fn holds(self, hour: u32) -> bool {
-        match self {
-            Self::Morning => hour < 12,
-            Self::Afternoon => (12..18).contains(&hour),
-            Self::Evening => hour >= 18,
-        }
-    }
-}
 
 #[derive(Serialize)]
 struct Found {
@@ -203,33 +173,34 @@ pub async fn search(request: &Request, state: Data<&AppState>, me: SignedIn) -> 
             club_id: None,
             with_places: query.ticked("with_places"),
             after: query.opt("cursor").as_deref().and_then(decode_cursor),
-            limit: ROUND,
+            limit: 0,
         };
-        'rounds: for _ in 0..MAX_ROUNDS {
-            let rows = state.store.search_occurrences(&search).await?;
-            let exhausted = (rows.len() as i64) < ROUND;
-            for row in &rows {
-                search.after = Some((row.start_at, row.session_id, row.occurrence_key.clone()));
-                let tz: Tz = row.timezone.parse().unwrap_or(SEARCH_ZONE);
-                let at = row.start_at.with_timezone(&tz);
-                let fits = weekday.is_none_or(|d| at.weekday().number_from_monday() == d)
-                    && time_of_day.is_none_or(|t| t.holds(at.hour()));
-                if fits {
-                    if results.len() == PAGE_SIZE {
-                        next = results.last().map(encode_cursor);
-                        break 'rounds;
-                    }
-                    results.push(row.clone());
-                }
-            }
-            if exhausted {
-                break;
-            }
-            if results.len() < PAGE_SIZE {
+        // A day of the week or a part of the day: read only those hours, slice by slice,
+        // each through the index, until the page is full (one more row says there is a
+        // next page).
+        for (from, to) in window::slices(window, weekday, time_of_day, SEARCH_ZONE) {
+            if search.after.as_ref().is_some_and(|(at, _, _)| *at >= to) {
                 continue;
             }
+            search.from = from;
+            search.to = to;
+            search.limit = (PAGE_SIZE + 1 - results.len()) as i64;
+            for row in state.store.search_occurrences(&search).await? {
+                // Sessions kept in another zone than the search's: their own clock.
+                let tz: Tz = row.timezone.parse().unwrap_or(SEARCH_ZONE);
+                let at = row.start_at.with_timezone(&tz);
+                if weekday.is_none_or(|d| at.weekday().number_from_monday() == d)
+                    && time_of_day.is_none_or(|t| t.holds(at.hour()))
+                {
+                    results.push(row);
+                }
+            }
+            if results.len() > PAGE_SIZE {
+                break;
+            }
         }
-        if next.is_none() && results.len() == PAGE_SIZE {
+        if results.len() > PAGE_SIZE {
+            results.truncate(PAGE_SIZE);
             next = results.last().map(encode_cursor);
         }
     }

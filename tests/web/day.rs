@@ -232,6 +232,27 @@ async fn a_social_workers_day_in_the_browser() {
     see(&browser, "Football loisir du mardi").await;
     see(&browser, "1 place libre").await;
     look(&browser, "search").await;
+    // Tuesday evenings find it; Wednesday mornings do not.
+    browser
+        .goto(&format!(
+            "{}/app/occurrences?weekday=2&time_of_day=evening",
+            app.base
+        ))
+        .await;
+    see(&browser, "Football loisir du mardi").await;
+    browser
+        .goto(&format!(
+            "{}/app/occurrences?weekday=3&time_of_day=morning&sport=football",
+            app.base
+        ))
+        .await;
+    assert!(!browser.text().await.contains("Football loisir du mardi"));
+    browser
+        .goto(&format!(
+            "{}/app/occurrences?sport=football&with_places=true",
+            app.base
+        ))
+        .await;
     follow(&browser, "Football loisir du mardi").await;
     see(&browser, "Baskets et une bouteille d'eau").await;
     look(&browser, "session").await;
