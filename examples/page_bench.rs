@@ -16,8 +16,8 @@
 //! * `GET /app` (home: this week's occurrences of the people followed, what needs them),
 //! * `GET /app/occurrences?with_places=true` (the search's first page),
 //! * `GET /app/occurrences?sport=football&city=Montreuil&with_places=true`,
-//! * `GET /app/occurrences?weekday=2&time_of_day=evening` (filters the handler applies
-//!   after the index, in bounded rounds), and the same for tomorrow's weekday,
+//! * `GET /app/occurrences?weekday=2&time_of_day=evening` (only the hours asked for,
+//!   slice by slice through the index), and the same for tomorrow's weekday,
 //!
 //! and, in-process without HTTP, the store reads behind each page, to tell which query
 //! costs what.
@@ -48,6 +48,7 @@ use entourage_sport::config::{Config, Settings};
 use entourage_sport::domain::access::Role;
 use entourage_sport::domain::rsvp::Signer;
 use entourage_sport::domain::tokens::hash_token;
+use entourage_sport::domain::window::{slices, TimeOfDay, Window};
 use entourage_sport::ops::users::{create_user, Actor, NewUser};
 use entourage_sport::store::pages::Whose;
 use entourage_sport::store::sessions::OccurrenceSearch;
@@ -58,9 +59,7 @@ use entourage_sport::Service;
 const WARM_UP: usize = 20;
 /// The goal for every page's median.
 const TARGET_MS: f64 = 20.0;
-/// What the search handler reads per round, and its bound on rounds (`src/web/search.rs`).
-const ROUND: i64 = 200;
-const MAX_ROUNDS: usize = 10;
+/// Results on the search page (`src/web/search.rs`).
 const PAGE_SIZE: usize = 30;
 /// Sessions whose waitlist gets a freed place, for "what needs you".
 const PROMOTIONS: usize = 3;
@@ -846,31 +845,31 @@ async fn in_process(
         format!("{needs} rows"),
     ));
 
-    // The search: its rounds of 200 rows, as src/web/search.rs reads them.
+    // The search: its slices, as src/web/search.rs reads them.
     let probes = [
         Probe {
-            label: "search: with_places (rounds of 200)".into(),
+            label: "search: with_places (slices through the index)".into(),
             sport: None,
             city: None,
             with_places: true,
             weekday: None,
         },
         Probe {
-            label: format!("search: football+{city}+with_places (rounds of 200)"),
+            label: format!("search: football+{city}+with_places (slices through the index)"),
             sport: Some("football".into()),
             city: Some(city.clone()),
             with_places: true,
             weekday: None,
         },
         Probe {
-            label: "search: weekday=2 evening (rounds of 200)".into(),
+            label: "search: weekday=2 evening (slices through the index)".into(),
             sport: None,
             city: None,
             with_places: false,
             weekday: Some(2),
         },
         Probe {
-            label: format!("search: weekday={tomorrow} evening (rounds of 200)"),
+            label: format!("search: weekday={tomorrow} evening (slices through the index)"),
             sport: None,
             city: None,
             with_places: false,
@@ -907,33 +906,40 @@ struct Probe {
     weekday: Option<u32>,
 }
 
-/// What the search page asks the store for its first page: rounds of [`ROUND`] rows
-/// until [`PAGE_SIZE`] + 1 fit the weekday and evening filters, at most [`MAX_ROUNDS`].
+/// What the search page asks the store for its first page (`src/web/search.rs`): the
+/// window's slices that fall on the weekday in the evening (`domain::window::slices`),
+/// each read through the index until [`PAGE_SIZE`] + 1 rows are found.
 /// Answers (queries, rows read, rows kept).
 async fn search_rounds(store: &Store, probe: &Probe) -> Result<(usize, usize, usize), String> {
     let paris = chrono_tz::Europe::Paris;
     let now = Utc::now();
-    let mut search = OccurrenceSearch {
+    let window = Window {
         from: now,
         to: now + chrono::Duration::days(31),
+    };
+    let evening = probe.weekday.map(|_| TimeOfDay::Evening);
+    let mut search = OccurrenceSearch {
+        from: window.from,
+        to: window.to,
         sport: probe.sport.clone(),
         city: probe.city.clone(),
         club_id: None,
         with_places: probe.with_places,
         after: None,
-        limit: ROUND,
+        limit: 0,
     };
-    let (mut rounds, mut read, mut kept) = (0, 0, 0);
-    for _ in 0..MAX_ROUNDS {
+    let (mut queries, mut read, mut kept) = (0, 0, 0);
+    for (from, to) in slices(window, probe.weekday, evening, paris) {
+        search.from = from;
+        search.to = to;
+        search.limit = (PAGE_SIZE + 1 - kept) as i64;
         let rows = store
             .search_occurrences(&search)
             .await
             .map_err(|e| e.to_string())?;
-        rounds += 1;
+        queries += 1;
         read += rows.len();
-        let exhausted = (rows.len() as i64) < ROUND;
         for row in &rows {
-            search.after = Some((row.start_at, row.session_id, row.occurrence_key.clone()));
             let tz: Tz = row.timezone.parse().unwrap_or(paris);
             let at = row.start_at.with_timezone(&tz);
             let fits = probe
@@ -941,16 +947,13 @@ async fn search_rounds(store: &Store, probe: &Probe) -> Result<(usize, usize, us
                 .is_none_or(|d| at.weekday().number_from_monday() == d && at.hour() >= 18);
             if fits {
                 kept += 1;
-                if kept > PAGE_SIZE {
-                    return Ok((rounds, read, kept - 1));
-                }
             }
         }
-        if exhausted {
-            break;
+        if kept > PAGE_SIZE {
+            return Ok((queries, read, kept - 1));
         }
     }
-    Ok((rounds, read, kept))
+    Ok((queries, read, kept))
 }
 
 async fn seed_clubs(options: &Options, base: &str, admin: &str) -> Result<Vec<String>, String> {
