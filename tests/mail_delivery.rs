@@ -468,7 +468,6 @@ async fn call(base: &str, method: Method, path: &str, token: &str, body: Option<
 async fn a_message_is_not_sent_twice_when_the_service_is_killed_mid_delivery() {
     let temp = tempfile::tempdir().expect("temporary folder");
     let smtp = SmtpServer::start();
-    smtp.set_data_delay(Duration::from_secs(3));
     let relay = tap(smtp.addr());
     let binary = Binary {
         database_url: database_url(temp.path()).await,
@@ -549,6 +548,9 @@ async fn a_message_is_not_sent_twice_when_the_service_is_killed_mid_delivery() {
     )
     .await;
     let links_delivered = relay.ends_of_data.load(Ordering::SeqCst);
+    // From now on the relay takes its time: the invitation is still in flight when the
+    // service is killed.
+    smtp.set_data_delay(Duration::from_secs(3));
     let participant = call(
         &base,
         Method::POST,

@@ -234,7 +234,6 @@ pub async fn search(request: &Request, state: Data<&AppState>, me: SignedIn) -> 
             results => value(&results),
             next_url => next_url,
             days => days,
-            searched => request.uri().query().is_some(),
         },
     ))
 }
@@ -303,7 +302,6 @@ async fn session_values(
         .rrule
         .as_deref()
         .is_some_and(|r| r.to_ascii_uppercase().contains("FREQ=WEEKLY"));
-    let tz = schedule.timezone();
     let start_local = session.start_local;
     let rhythm = if weekly {
         Some(weekday_recurrence(lang, start_local.weekday()))
@@ -339,7 +337,6 @@ async fn session_values(
         .clone()
         .filter(|l| !l.trim().is_empty())
         .unwrap_or_else(|| club.address_line());
-    let _ = tz;
     Ok(context! {
         session => context! {
             id => session.id.to_string(),

@@ -74,12 +74,18 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
             .expect("static syntax config is valid"),
     );
     env.add_function("t", translate);
-    // An absent optional value (a field never typed) prints as nothing.
+    // An absent optional value (a field never typed) prints as nothing; text is escaped
+    // as the emails escape it (minijinja's own escaping also turns `/` into `&#x2f;`).
     env.set_formatter(|out, state, value| {
         if value.is_none() {
-            Ok(())
-        } else {
-            minijinja::escape_formatter(out, state, value)
+            return Ok(());
+        }
+        match value.as_str() {
+            Some(text) if !value.is_safe() => {
+                out.write_str(&crate::mail::templates::escape_html(text))?;
+                Ok(())
+            }
+            _ => minijinja::escape_formatter(out, state, value),
         }
     });
     for (name, source) in TEMPLATES {
