@@ -139,3 +139,54 @@ impl Store {
         }))
     }
 }
+
+/// One occurrence of a club's published sessions, as its manager's home lists it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClubOccurrenceRow {
+    pub session_id: Uuid,
+    pub occurrence_key: String,
+    pub start_at: DateTime<Utc>,
+    #[sqlx(try_from = "String")]
+    pub status: OccurrenceStatus,
+    pub capacity: i32,
+    pub taken: i32,
+    pub title: String,
+    pub timezone: String,
+    /// Confirmed people who said "I can't come".
+    pub declined: i64,
+    /// Whether attendance was recorded.
+    pub recorded: bool,
+}
+
+impl Store {
+    /// A club's occurrences starting from `from` to `to`, by start.
+    pub async fn club_occurrences(
+        &self,
+        club_id: Uuid,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<ClubOccurrenceRow>> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as::<_, ClubOccurrenceRow>(
+                "SELECT o.session_id, o.occurrence_key, o.start_at, o.status, o.capacity,
+                    o.taken, s.title, s.timezone,
+                    (SELECT COUNT(*) FROM rsvps r JOIN enrollments e ON e.id = r.enrollment_id
+                     WHERE e.session_id = o.session_id AND r.occurrence_key = o.occurrence_key
+                       AND r.answer = 'not_coming' AND e.status = 'confirmed') AS declined,
+                    EXISTS (SELECT 1 FROM attendance_sheets a WHERE a.session_id = o.session_id
+                              AND a.occurrence_key = o.occurrence_key) AS recorded
+                 FROM occurrences o JOIN sessions s ON s.id = o.session_id
+                 WHERE o.club_id = $1 AND o.listed AND o.start_at >= $2 AND o.start_at < $3
+                 ORDER BY o.start_at, o.session_id, o.occurrence_key
+                 LIMIT $4",
+            )
+            .bind(club_id)
+            .bind(from)
+            .bind(to)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+}

@@ -83,13 +83,19 @@ impl ComingLine {
 #[handler]
 pub async fn home(request: &Request, state: Data<&AppState>, me: SignedIn) -> PageResult {
     let frame = Frame::of(&me, request);
-    if me.user.role != Role::SocialWorker {
-        return Ok(page(
-            &frame,
-            StatusCode::OK,
-            "home.html",
-            context! { worker => false },
-        ));
+    match (me.user.role, me.user.club_id) {
+        (Role::SocialWorker, _) => {}
+        (Role::ClubManager, Some(club_id)) => {
+            return club_home(&state, &me, &frame, club_id).await;
+        }
+        _ => {
+            return Ok(page(
+                &frame,
+                StatusCode::OK,
+                "home.html",
+                context! { worker => false },
+            ));
+        }
     }
     let structure = readable_scope(&me.caller)?;
     let now = crate::clock::now();
@@ -127,5 +133,79 @@ pub async fn home(request: &Request, state: Data<&AppState>, me: SignedIn) -> Pa
         StatusCode::OK,
         "home.html",
         context! { worker => true, lines => value(&lines), needs => needs },
+    ))
+}
+
+/// Places left below which an occurrence coming soon needs the club's eye.
+const ALMOST_FULL: i32 = 1;
+/// How far ahead "almost full" looks, and how far back unrecorded sheets.
+const SOON_HOURS: i64 = 48;
+const SHEETS_DAYS: i64 = 30;
+
+/// A club manager's home: this week's occurrences with places taken and "I can't come"
+/// answers, and what needs them: an occurrence about to be full, a sheet not recorded.
+async fn club_home(
+    state: &AppState,
+    me: &SignedIn,
+    frame: &Frame<'_>,
+    club_id: uuid::Uuid,
+) -> PageResult {
+    use crate::domain::schedule::OccurrenceStatus;
+    use crate::store::pages::ClubOccurrenceRow;
+    let now = crate::clock::now();
+    let lang = me.lang;
+    let line = |o: &ClubOccurrenceRow| {
+        let (day, time) = local(lang, o.start_at, &o.timezone);
+        context! {
+            session_id => o.session_id.to_string(),
+            key => o.occurrence_key.clone(),
+            title => o.title.clone(),
+            day => day,
+            time => time,
+            taken => o.taken,
+            capacity => o.capacity,
+            declined => o.declined,
+            cancelled => o.status == OccurrenceStatus::Cancelled,
+            moved => o.status == OccurrenceStatus::Moved,
+        }
+    };
+    let week = state
+        .store
+        .club_occurrences(
+            club_id,
+            now - Duration::hours(3),
+            now + Duration::days(WEEK_DAYS),
+            300,
+        )
+        .await?;
+    let almost_full: Vec<_> = week
+        .iter()
+        .filter(|o| o.status != OccurrenceStatus::Cancelled && o.start_at > now)
+        .filter(|o| o.start_at < now + Duration::hours(SOON_HOURS))
+        .filter(|o| o.capacity - o.taken <= ALMOST_FULL)
+        .map(line)
+        .collect();
+    let unrecorded: Vec<_> = state
+        .store
+        .club_occurrences(club_id, now - Duration::days(SHEETS_DAYS), now, 500)
+        .await?
+        .iter()
+        .filter(|o| o.status != OccurrenceStatus::Cancelled && !o.recorded)
+        .rev()
+        .take(10)
+        .map(line)
+        .collect();
+    let lines: Vec<_> = week.iter().map(line).collect();
+    Ok(page(
+        frame,
+        StatusCode::OK,
+        "home.html",
+        context! {
+            worker => false,
+            club => true,
+            lines => lines,
+            almost_full => almost_full,
+            unrecorded => unrecorded,
+        },
     ))
 }

@@ -429,5 +429,36 @@ async fn a_social_workers_day_in_the_browser() {
     browser.goto(&format!("{}/app", app.base)).await;
     assert_eq!(browser.path().await, "/login");
 
+    // The club's manager signs in on the same phone: their week, places taken, and the
+    // sheet the club has not recorded yet; never anyone's contact details.
+    let me = app.get("/api/v1/me", &s.manager).await;
+    let manager_email = me.body["email"].as_str().expect("an email").to_owned();
+    browser.fill("email", &manager_email).await;
+    press_at(&browser, "form[action='/login'] button[type=submit]").await;
+    let path = smtp
+        .sign_in_path(&manager_email, WAIT)
+        .expect("the manager's sign-in link");
+    let deadline = std::time::Instant::now() + WAIT;
+    let mut link = path;
+    // Creation sent one link, the form a second: wait for the newest.
+    while smtp
+        .sign_ins()
+        .iter()
+        .filter(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(&manager_email)))
+        .count()
+        < 2
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        link = smtp.sign_in_path(&manager_email, WAIT).expect("a link");
+    }
+    browser.goto(&format!("{}{link}", app.base)).await;
+    press_at(&browser, "main form button[type=submit]").await;
+    assert_eq!(browser.path().await, "/app");
+    see(&browser, "Places prises : 1 sur 1").await;
+    see(&browser, "Présences pas encore notées").await;
+    assert!(!browser.text().await.contains("example.net"));
+    look(&browser, "club-home").await;
+
     browser.close().await;
 }
