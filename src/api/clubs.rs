@@ -10,8 +10,10 @@ use super::auth::Auth;
 use super::error::{ApiError, OrNotFound};
 use super::{pagination, ApiTags, AppState};
 use crate::domain::clubs::PartnershipStatus;
-use crate::domain::validate::{email, optional_text, required_text, search_key};
-use crate::domain::FieldError;
+use crate::ops::{
+    self,
+    clubs::{ClubChanges, NewClub, PartnershipTerms},
+};
 use crate::store::clubs::{Club, ClubFilter};
 
 /// Where the club stands with the programme.
@@ -134,41 +136,25 @@ impl ClubsApi {
         state: Data<&AppState>,
         body: Json<CreateClub>,
     ) -> Result<ClubCreated, ApiError> {
-        auth.require_admin()?;
         let body = body.0;
-        let now = crate::clock::now();
-        let partnership = body.partnership.unwrap_or(Partnership {
-            status: PartnershipStatus::Prospect,
-            since: None,
-            until: None,
-            notes: None,
-        });
-        let club = Club {
-            id: Uuid::new_v4(),
-            name: required_text("name", &body.name, 200)?,
-            sports: sports(&body.sports)?,
-            address: required_text("address", &body.address, 300)?,
-            postal_code: required_text("postal_code", &body.postal_code, 20)?,
-            city: required_text("city", &body.city, 100)?,
-            latitude: body.latitude,
-            longitude: body.longitude,
-            contact_email: contact_email(body.contact_email.as_deref())?,
-            contact_phone: optional_text("contact_phone", body.contact_phone.as_deref(), 40)?,
-            accessibility_notes: optional_text(
-                "accessibility_notes",
-                body.accessibility_notes.as_deref(),
-                2000,
-            )?,
-            partnership_status: PartnershipStatus::Prospect,
-            partnership_since: None,
-            partnership_until: None,
-            partnership_notes: None,
-            created_at: now,
-            updated_at: now,
-        };
-        let club = with_partnership(club, &partnership)?;
-        check_coordinates(club.latitude, club.longitude)?;
-        state.store.insert_club(&club).await?;
+        let club = ops::clubs::create_club(
+            &state.store,
+            &auth.0,
+            NewClub {
+                name: body.name,
+                sports: body.sports,
+                address: body.address,
+                postal_code: body.postal_code,
+                city: body.city,
+                latitude: body.latitude,
+                longitude: body.longitude,
+                contact_email: body.contact_email,
+                contact_phone: body.contact_phone,
+                accessibility_notes: body.accessibility_notes,
+                partnership: body.partnership.map(Into::into),
+            },
+        )
+        .await?;
         Ok(ClubCreated::Created(Json(club.into())))
     }
 
@@ -237,135 +223,32 @@ impl ClubsApi {
         club_id: Path<Uuid>,
         body: Json<UpdateClub>,
     ) -> Result<Json<ClubView>, ApiError> {
-        if !auth.0.manages_club(club_id.0) {
-            return Err(ApiError::Forbidden(
-                "only programme staff or this club's manager may change it",
-            ));
-        }
-        let body = body.0;
-        if body.partnership.is_some() && !auth.0.is_admin() {
-            return Err(ApiError::Forbidden(
-                "only programme staff may change the partnership",
-            ));
-        }
-        let current = state.store.club(club_id.0).await.or_not_found("club")?;
-        let club = apply_update(current.clone(), body)?;
-        // What participants' calendars show of the club: its name, where it is, whom to call.
-        let calendars_change = current.name != club.name
-            || current.address_line() != club.address_line()
-            || current.latitude != club.latitude
-            || current.longitude != club.longitude
-            || current.contact_phone != club.contact_phone
-            || current.contact_email != club.contact_email;
-        state
-            .store
-            .update_club(&club, calendars_change)
-            .await
-            .or_not_found("club")?;
+        let b = body.0;
+        let changes = ClubChanges {
+            name: b.name,
+            sports: b.sports,
+            address: b.address,
+            postal_code: b.postal_code,
+            city: b.city,
+            latitude: b.latitude.into(),
+            longitude: b.longitude.into(),
+            contact_email: b.contact_email.into(),
+            contact_phone: b.contact_phone.into(),
+            accessibility_notes: b.accessibility_notes.into(),
+            partnership: b.partnership.map(Into::into),
+        };
+        let club = ops::clubs::update_club(&state.store, &auth.0, club_id.0, changes).await?;
         Ok(Json(club.into()))
     }
 }
 
-fn apply_update(mut club: Club, body: UpdateClub) -> Result<Club, FieldError> {
-    if let Some(name) = &body.name {
-        club.name = required_text("name", name, 200)?;
-    }
-    if let Some(list) = &body.sports {
-        club.sports = sports(list)?;
-    }
-    if let Some(address) = &body.address {
-        club.address = required_text("address", address, 300)?;
-    }
-    if let Some(postal_code) = &body.postal_code {
-        club.postal_code = required_text("postal_code", postal_code, 20)?;
-    }
-    if let Some(city) = &body.city {
-        club.city = required_text("city", city, 100)?;
-    }
-    body.latitude.update_to(&mut club.latitude);
-    body.longitude.update_to(&mut club.longitude);
-    if !body.contact_email.is_undefined() {
-        club.contact_email = contact_email(body.contact_email.value().map(String::as_str))?;
-    }
-    if !body.contact_phone.is_undefined() {
-        club.contact_phone = optional_text(
-            "contact_phone",
-            body.contact_phone.value().map(String::as_str),
-            40,
-        )?;
-    }
-    if !body.accessibility_notes.is_undefined() {
-        club.accessibility_notes = optional_text(
-            "accessibility_notes",
-            body.accessibility_notes.value().map(String::as_str),
-            2000,
-        )?;
-    }
-    if let Some(partnership) = &body.partnership {
-        club = with_partnership(club, partnership)?;
-    }
-    check_coordinates(club.latitude, club.longitude)?;
-    club.updated_at = crate::clock::now();
-    Ok(club)
-}
-
-fn with_partnership(mut club: Club, partnership: &Partnership) -> Result<Club, FieldError> {
-    if let (Some(since), Some(until)) = (partnership.since, partnership.until) {
-        if until < since {
-            return Err(FieldError::new(
-                "partnership.until",
-                "must not be before since",
-            ));
+impl From<Partnership> for PartnershipTerms {
+    fn from(p: Partnership) -> Self {
+        Self {
+            status: p.status,
+            since: p.since,
+            until: p.until,
+            notes: p.notes,
         }
-    }
-    club.partnership_status = partnership.status;
-    club.partnership_since = partnership.since;
-    club.partnership_until = partnership.until;
-    club.partnership_notes =
-        optional_text("partnership.notes", partnership.notes.as_deref(), 2000)?;
-    Ok(club)
-}
-
-fn sports(list: &[String]) -> Result<Vec<String>, FieldError> {
-    let mut sports: Vec<String> = Vec::new();
-    for sport in list {
-        let sport = search_key(&required_text("sports", sport, 60)?);
-        if !sports.contains(&sport) {
-            sports.push(sport);
-        }
-    }
-    match sports.len() {
-        0 => Err(FieldError::new("sports", "name at least one sport")),
-        n if n > 20 => Err(FieldError::new("sports", "at most 20 sports")),
-        _ => Ok(sports),
-    }
-}
-
-fn contact_email(value: Option<&str>) -> Result<Option<String>, FieldError> {
-    optional_text("contact_email", value, 254)?
-        .map(|e| email("contact_email", &e))
-        .transpose()
-}
-
-fn check_coordinates(latitude: Option<f64>, longitude: Option<f64>) -> Result<(), FieldError> {
-    match (latitude, longitude) {
-        (None, None) => Ok(()),
-        (Some(lat), Some(lon)) => {
-            if !(-90.0..=90.0).contains(&lat) {
-                Err(FieldError::new("latitude", "must be between -90 and 90"))
-            } else if !(-180.0..=180.0).contains(&lon) {
-                Err(FieldError::new("longitude", "must be between -180 and 180"))
-            } else {
-                Ok(())
-            }
-        }
-        (Some(_), None) => Err(FieldError::new(
-            "longitude",
-            "give both latitude and longitude, or neither",
-        )),
-        (None, Some(_)) => Err(FieldError::new(
-            "latitude",
-            "give both latitude and longitude, or neither",
-        )),
     }
 }

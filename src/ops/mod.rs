@@ -57,6 +57,7 @@ impl From<StoreError> for OpError {
 
 pub mod access;
 pub mod attendance;
+pub mod clubs;
 pub mod enrollments;
 pub mod participants;
 pub mod places;
