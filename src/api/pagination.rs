@@ -1,24 +1,11 @@
-//! Opaque cursors for keyset pagination: the position of the last item seen.
-
-use base64::Engine;
-use serde::{de::DeserializeOwned, Serialize};
+//! Cursors (`crate::domain::cursor`) and page sizes of the API's lists.
 
 use super::error::ApiError;
 
-const ENGINE: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+pub use crate::domain::cursor::encode;
 
-pub fn encode<T: Serialize>(position: &T) -> String {
-    ENGINE.encode(serde_json::to_vec(position).unwrap_or_default())
-}
-
-pub fn decode<T: DeserializeOwned>(cursor: &str) -> Result<T, ApiError> {
-    ENGINE
-        .decode(cursor.trim())
-        .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .ok_or_else(|| {
-            ApiError::invalid("cursor", "not a cursor from a previous page of this list")
-        })
+pub fn decode<T: serde::de::DeserializeOwned>(cursor: &str) -> Result<T, ApiError> {
+    Ok(crate::domain::cursor::decode(cursor)?)
 }
 
 /// A page size within `1..=max`, `default` when absent.

@@ -42,6 +42,7 @@ pub mod access;
 pub mod attendance;
 pub mod calendar;
 pub mod clubs;
+pub mod cursor;
 pub mod invite;
 pub mod messages;
 pub mod participants;

@@ -17,7 +17,7 @@ use crate::domain::access::Role;
 use crate::domain::attendance::absence_streak;
 use crate::domain::participants::SITUATIONS;
 use crate::domain::places::{EnrollmentStatus, Scope};
-use crate::domain::FieldError;
+use crate::domain::{cursor, FieldError};
 use crate::ops::access::{followed, readable_scope};
 use crate::ops::participants::{
     create_participant, erase_participant, rotate_feed_token, update_participant, NewParticipant,
@@ -48,14 +48,7 @@ pub async fn list(request: &Request, state: Data<&AppState>, me: SignedIn) -> Pa
     may_follow(&me)?;
     let query = Fields::query(request);
     let q = query.opt("q");
-    let after = query.opt("after").and_then(|a| {
-        let mut parts = a.splitn(3, '\u{1f}');
-        Some((
-            parts.next()?.to_owned(),
-            parts.next()?.to_owned(),
-            Uuid::parse_str(parts.next()?).ok()?,
-        ))
-    });
+    let after = query.opt("after").and_then(|a| cursor::decode(&a).ok());
     let mut people = state
         .store
         .participants(&ParticipantFilter {
@@ -68,9 +61,11 @@ pub async fn list(request: &Request, state: Data<&AppState>, me: SignedIn) -> Pa
     let next = if people.len() as i64 > PAGE_SIZE {
         people.truncate(PAGE_SIZE as usize);
         people.last().map(|p| {
-            let after = format!("{}\u{1f}{}\u{1f}{}", p.last_name, p.first_name, p.id);
             let mut next = query.clone();
-            next.set("after", after);
+            next.set(
+                "after",
+                cursor::encode(&(&p.last_name, &p.first_name, p.id)),
+            );
             format!(
                 "/app/participants?{}",
                 serde_urlencoded::to_string(&next).unwrap_or_default()
@@ -346,8 +341,14 @@ pub async fn show(
         .await?;
     let mut enrollments = Vec::new();
     let mut just_enrolled = None;
+    // A person enrolled twice in one session (a trial, then the series) reads it once.
+    let mut sessions = std::collections::HashMap::new();
     for e in placed.iter().rev() {
-        let session = state.store.session(e.enrollment.session_id).await?;
+        let id = e.enrollment.session_id;
+        if let std::collections::hash_map::Entry::Vacant(slot) = sessions.entry(id) {
+            slot.insert(state.store.session(id).await?);
+        }
+        let session = &sessions[&id];
         let (from_day, _) = match e.enrollment.from() {
             Some(key) => local(lang, key.original_start(), &session.timezone),
             None => (String::new(), String::new()),

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
+use chrono::{Datelike, Duration, Timelike};
 use chrono_tz::Tz;
 use minijinja::context;
 use poem::http::StatusCode;
@@ -21,7 +21,7 @@ use crate::domain::access::Role;
 use crate::domain::schedule::{OccurrenceStatus, SEARCH_HISTORY_DAYS, SEARCH_HORIZON_DAYS};
 use crate::domain::tokens::hash_token;
 use crate::domain::window::{self, TimeOfDay};
-use crate::domain::FieldError;
+use crate::domain::{cursor, FieldError};
 use crate::mail::compose::map_url;
 use crate::mail::written_time::{day_name, weekday_recurrence, written_clock};
 use crate::ops::access::{readable_scope, visible_session};
@@ -92,19 +92,7 @@ fn urlencode(text: &str) -> String {
 
 /// A page's cursor: the last row shown, as the store orders them.
 fn encode_cursor(row: &ListedOccurrence) -> String {
-    format!(
-        "{}_{}_{}",
-        row.start_at.timestamp(),
-        row.session_id.simple(),
-        row.occurrence_key
-    )
-}
-
-fn decode_cursor(text: &str) -> Option<(DateTime<Utc>, Uuid, String)> {
-    let mut parts = text.splitn(3, '_');
-    let at = DateTime::from_timestamp(parts.next()?.parse().ok()?, 0)?;
-    let session = Uuid::parse_str(parts.next()?).ok()?;
-    Some((at, session, parts.next()?.to_owned()))
+    cursor::encode(&(row.start_at, row.session_id, &row.occurrence_key))
 }
 
 #[handler]
@@ -172,7 +160,7 @@ pub async fn search(request: &Request, state: Data<&AppState>, me: SignedIn) -> 
             city: query.opt("city"),
             club_id: None,
             with_places: query.ticked("with_places"),
-            after: query.opt("cursor").as_deref().and_then(decode_cursor),
+            after: query.opt("cursor").and_then(|c| cursor::decode(&c).ok()),
             limit: 0,
         };
         // A day of the week or a part of the day: read only those hours, slice by slice,
