@@ -12,12 +12,12 @@ use uuid::Uuid;
 
 use super::auth::Auth;
 use super::error::ApiError;
-use super::roster::{roster_of, Roster};
 use super::{ApiTags, AppState};
 use crate::domain::attendance::{absence_streak, Mark};
 use crate::ops;
 use crate::ops::access::followed;
 use crate::ops::attendance::{Sheet, SheetLine};
+use crate::ops::roster::{roster_of, Roster};
 
 /// The whole attendance of an occurrence; it replaces what was recorded before.
 #[derive(Object)]
@@ -111,13 +111,14 @@ impl AttendanceApi {
                 .into_iter()
                 .map(|w| (w.situation, w.count))
                 .collect(),
+            in_progress: false,
         };
         let recorded =
             ops::attendance::record_attendance(&state.store, &auth.0, session_id.0, &key.0, sheet)
                 .await?;
         Ok(Json(
             roster_of(
-                &state,
+                &state.store,
                 &recorded.session,
                 &recorded.schedule,
                 &recorded.occurrence,

@@ -99,13 +99,15 @@ pub struct Line {
 
 /// The whole attendance of an occurrence from what the club said (`said`, participants
 /// already resolved among `enrolled`): confirmed participants it did not mention are
-/// absent, or excused when they declined ahead. Lines are in participant order.
-pub fn sheet(enrolled: &[Enrolled], said: &[(Uuid, Mark)]) -> Vec<Line> {
+/// absent, or excused when they declined ahead; while check-in is `in_progress` they
+/// are not recorded yet (an absence counted before the club has finished would warn a
+/// social worker about someone still on their way). Lines are in participant order.
+pub fn sheet(enrolled: &[Enrolled], said: &[(Uuid, Mark)], in_progress: bool) -> Vec<Line> {
     let by_participant: HashMap<Uuid, &Enrolled> =
         enrolled.iter().map(|e| (e.participant_id, e)).collect();
     let mut lines: BTreeMap<Uuid, Line> = enrolled
         .iter()
-        .filter(|e| e.confirmed)
+        .filter(|e| e.confirmed && !in_progress)
         .map(|e| {
             let line = Line {
                 participant_id: e.participant_id,
@@ -207,6 +209,7 @@ mod tests {
                 waiting.clone(),
             ],
             &[(came.participant_id, Mark::Present)],
+            false,
         );
         let mark = |id: Uuid| {
             lines
@@ -223,6 +226,28 @@ mod tests {
     }
 
     #[test]
+    fn a_sheet_in_progress_records_only_who_was_marked() {
+        let came = enrolled(true, false);
+        let away = enrolled(true, false);
+        let not_yet = enrolled(true, false);
+        let said = [
+            (came.participant_id, Mark::Present),
+            (away.participant_id, Mark::Absent),
+        ];
+        let people = [came.clone(), away.clone(), not_yet.clone()];
+        let lines = sheet(&people, &said, true);
+        let marked: Vec<(Uuid, Mark)> = lines.iter().map(|l| (l.participant_id, l.mark)).collect();
+        assert_eq!(marked.len(), 2);
+        assert!(marked.contains(&(came.participant_id, Mark::Present)));
+        assert!(marked.contains(&(away.participant_id, Mark::Absent)));
+        // Closing the same sheet records the one nobody marked as absent.
+        let closed = sheet(&people, &said, false);
+        assert!(closed
+            .iter()
+            .any(|l| l.participant_id == not_yet.participant_id && l.mark == Mark::Absent));
+    }
+
+    #[test]
     fn the_club_overrides_an_advance_decline_and_places_follow_the_enrollment() {
         let declined = enrolled(true, true);
         let waiting = enrolled(false, false);
@@ -232,6 +257,7 @@ mod tests {
                 (declined.participant_id, Mark::Present),
                 (waiting.participant_id, Mark::Present),
             ],
+            false,
         );
         assert!(lines.iter().all(|l| l.mark == Mark::Present));
         // Neither held a place: one gave it back, the other waited for one.

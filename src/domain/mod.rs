@@ -48,6 +48,7 @@ pub mod messages;
 pub mod participants;
 pub mod places;
 pub mod presence;
+pub mod recurrence;
 pub mod rsvp;
 pub mod schedule;
 pub mod stats;

@@ -463,12 +463,19 @@ fn floating(local: NaiveDateTime) -> DateTime<rrule::Tz> {
     rrule::Tz::UTC.from_utc_datetime(&local)
 }
 
-fn build_rule(text: &str, tz: Tz, start: NaiveDateTime) -> Result<RRuleSet, FieldError> {
+/// Shared with [`super::recurrence`], which must expand a rule exactly as a schedule does.
+pub(crate) fn build_rule(text: &str, tz: Tz, start: NaiveDateTime) -> Result<RRuleSet, FieldError> {
     let invalid = |why: String| FieldError::new("rrule", why);
     let text = text
         .strip_prefix("RRULE:")
         .or_else(|| text.strip_prefix("rrule:"))
         .unwrap_or(text);
+    // The rrule crate panics on some non-ASCII input (a BYDAY of "éa"): a rule is ASCII.
+    if !text.is_ascii() {
+        return Err(invalid(
+            "a rule is written in plain letters, digits, = ; and , only".into(),
+        ));
+    }
     if text.contains(['\n', '\r']) || text.to_ascii_uppercase().contains("DTSTART") {
         return Err(invalid(
             "give one RRULE value without DTSTART (the session's start is used)".into(),

@@ -1164,3 +1164,15 @@ fn a_start_moved_earlier_keeps_enrollments_on_their_day() {
         Some(key("20270204T170000Z"))
     );
 }
+
+#[test]
+fn a_rule_with_letters_outside_ascii_is_refused_not_a_panic() {
+    let refused = build(
+        "Europe/Paris",
+        "2026-10-17T10:00:00",
+        90,
+        Some("FREQ=WEEKLY;BYDAY=éa"),
+        &[],
+    );
+    assert_eq!(err_field(refused), "rrule");
+}

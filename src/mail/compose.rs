@@ -332,6 +332,11 @@ impl Mailer {
         format!("{}/calendar/participants/{token}.ics", self.public_url)
     }
 
+    /// A club's public feed of its published sessions.
+    pub fn club_feed_url(&self, club_id: uuid::Uuid) -> String {
+        format!("{}/calendar/clubs/{club_id}.ics", self.public_url)
+    }
+
     #[allow(clippy::too_many_arguments)]
     async fn context(
         &self,

@@ -37,6 +37,9 @@ pub struct Sheet {
     pub lines: Vec<SheetLine>,
     /// People who came without an enrollment: (situation, count).
     pub walk_ins: Vec<(Option<String>, i32)>,
+    /// Sent tap by tap at the door: participants not mentioned yet stay unrecorded
+    /// rather than absent, until a sheet that is not in progress closes it.
+    pub in_progress: bool,
 }
 
 /// The occurrence whose attendance was recorded.
@@ -100,7 +103,7 @@ pub async fn record_attendance(
             .date_naive()
             .format("%Y-%m-%d")
             .to_string(),
-        lines: attendance::sheet(&enrolled, &said),
+        lines: attendance::sheet(&enrolled, &said, sheet.in_progress),
         people: candidates
             .iter()
             .map(|c| (c.participant_id, (c.structure_id, c.situation.clone())))

@@ -62,6 +62,7 @@ pub mod enrollments;
 pub mod participants;
 pub mod places;
 pub mod reminders;
+pub mod roster;
 pub mod rsvp;
 pub mod sessions;
 pub mod sign_in;

@@ -121,6 +121,71 @@ pub struct ChangedOccurrence {
     pub club: Club,
 }
 
+/// What saving a session would do, worked out without writing anything: the form's
+/// preview and its "who will be told" come from the same code as the save.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    pub session: Session,
+    pub schedule: Schedule,
+    pub overrides: Vec<Override>,
+    /// Confirmed enrollments that would get a calendar update (or a cancellation).
+    pub told: usize,
+}
+
+/// A new session as it would be published.
+pub async fn preview_new_session(
+    store: &Store,
+    caller: &Caller,
+    club_id: Uuid,
+    fields: SessionFields,
+) -> OpResult<Preview> {
+    if !caller.manages_club(club_id) {
+        return Err(OpError::Forbidden(
+            "only programme staff or this club's manager may add sessions",
+        ));
+    }
+    found(store.club(club_id).await, "club")?;
+    let now = crate::clock::now();
+    let session = new_session(club_id, fields, now)?;
+    let schedule = checked_schedule(&session, now)?;
+    Ok(Preview {
+        session,
+        schedule,
+        overrides: Vec::new(),
+        told: 0,
+    })
+}
+
+/// A change as it would be saved, and how many enrolled people it would tell.
+pub async fn preview_session_update(
+    store: &Store,
+    caller: &Caller,
+    id: Uuid,
+    changes: SessionChanges,
+) -> OpResult<Preview> {
+    let current = access::managed_session(store, caller, id).await?;
+    let now = crate::clock::now();
+    let session = apply_changes(current.clone(), changes, now)?;
+    let schedule = checked_schedule(&session, now)?;
+    let overrides = store.overrides(session.id).await?;
+    let kept: Vec<Override> = overrides
+        .iter()
+        .filter(|o| schedule.has_occurrence(o.key))
+        .cloned()
+        .collect();
+    let told = if calendar_fields_differ(&current, &session) {
+        store.holders(session.id).await?.len()
+    } else {
+        0
+    };
+    Ok(Preview {
+        session,
+        schedule,
+        overrides: kept,
+        told,
+    })
+}
+
 /// Publishes a session: programme staff, or the club's manager.
 pub async fn create_session(
     store: &Store,

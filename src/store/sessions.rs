@@ -406,6 +406,24 @@ impl Store {
         rows.into_iter().map(Session::try_from).collect()
     }
 
+    /// Every session of a club, drafts and cancelled ones included; cancelled ones last.
+    pub async fn sessions_of_club(&self, club_id: Uuid) -> StoreResult<Vec<Session>> {
+        let rows = on_pool!(self, |pool| {
+            sqlx::query_as::<_, SessionRow>(
+                "SELECT id, club_id, title, sport, description, level, location, timezone,
+                    start_local, duration_minutes, rrule, exdates, capacity, status, what_to_bring,
+                    coach_name, reminder_hours_before, enrollment_closes_hours_before, sequence,
+                    materialized_until, created_at, updated_at
+                 FROM sessions WHERE club_id = $1
+                 ORDER BY CASE status WHEN 'cancelled' THEN 1 ELSE 0 END, title, id",
+            )
+            .bind(club_id)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(Session::try_from).collect()
+    }
+
     /// Sessions not cancelled whose materialised occurrences stop before `horizon`.
     pub async fn sessions_materialized_before(
         &self,

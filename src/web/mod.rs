@@ -7,13 +7,16 @@
 //! user and the CSRF check, and turns every error into an HTML page (never
 //! problem+json, never a stack trace).
 
+mod club;
 mod forms;
 mod home;
 mod login;
+mod occurrence;
 mod participants;
 mod request;
 mod search;
 mod session;
+mod sessions;
 mod view;
 mod words;
 
@@ -30,7 +33,30 @@ pub fn mount(route: Route) -> Route {
     let app = Route::new()
         .at("/app", get(home::home))
         .at("/app/occurrences", get(search::search))
-        .at("/app/sessions/:session_id", get(search::show_session))
+        .at(
+            "/app/sessions/:session_id",
+            get(search::show_session).post(sessions::update),
+        )
+        .at(
+            "/app/sessions/:session_id/cancel",
+            get(sessions::cancel_form).post(sessions::cancel),
+        )
+        .at(
+            "/app/sessions/:session_id/occurrences/:key",
+            get(occurrence::show).post(occurrence::change),
+        )
+        .at(
+            "/app/sessions/:session_id/occurrences/:key/check-in",
+            get(occurrence::check_in).post(occurrence::record),
+        )
+        .at("/app/club", get(club::show))
+        .at("/app/club/edit", get(club::edit_form).post(club::update))
+        .at("/app/club/sessions", get(club::sessions))
+        .at(
+            "/app/club/sessions/new",
+            get(sessions::new_form).post(sessions::create),
+        )
+        .at("/app/club/calendar", get(club::calendar))
         .at("/app/sessions/:session_id/enrol", post(search::enrol))
         .at("/app/participants", get(participants::list))
         .at(

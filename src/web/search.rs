@@ -236,6 +236,15 @@ pub async fn show_session(
     me: SignedIn,
     Path(session_id): Path<String>,
 ) -> PageResult {
+    let id = Uuid::parse_str(&session_id).map_err(|_| PageError::NotFound)?;
+    let session = visible_session(&state.store, &me.caller, id).await?;
+    // The club edits its own sessions here; another club's manager has no business here.
+    if me.caller.manages_club(session.club_id) {
+        return super::sessions::edit_form(request, &state, &me, &session).await;
+    }
+    if me.user.role == Role::ClubManager {
+        return Err(PageError::Forbidden);
+    }
     let frame = Frame::of(&me, request);
     let values = session_values(&state, &me, &session_id, &Fields::query(request)).await?;
     Ok(page(

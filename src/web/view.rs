@@ -46,6 +46,26 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("templates/participant_erase.html"),
     ),
     ("schedule.html", include_str!("templates/schedule.html")),
+    ("club.html", include_str!("templates/club.html")),
+    ("club_form.html", include_str!("templates/club_form.html")),
+    (
+        "club_sessions.html",
+        include_str!("templates/club_sessions.html"),
+    ),
+    (
+        "club_calendar.html",
+        include_str!("templates/club_calendar.html"),
+    ),
+    (
+        "session_form.html",
+        include_str!("templates/session_form.html"),
+    ),
+    (
+        "session_cancel.html",
+        include_str!("templates/session_cancel.html"),
+    ),
+    ("occurrence.html", include_str!("templates/occurrence.html")),
+    ("check_in.html", include_str!("templates/check_in.html")),
 ];
 
 /// (file, content type, body) of the assets under `/static/`.
@@ -59,6 +79,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "app.js",
         "text/javascript; charset=utf-8",
         include_str!("static/app.js"),
+    ),
+    (
+        "check-in.js",
+        "text/javascript; charset=utf-8",
+        include_str!("static/check-in.js"),
     ),
 ];
 
@@ -258,8 +283,11 @@ mod tests {
                 }
                 let values = context! {
                     kind => "not_found", status => 404, errors => context! {}, q => context! {},
-                    f => context! {}, p => context! { situation => "other" }, club => context! {},
+                    f => context! {}, p => context! { situation => "other" },
+                    club => context! { partnership => "active" },
                     session => context! { status => "published" }, title => "t", body => "b",
+                    o => context! { lines => Vec::<Value>::new() }, walk_ins => vec![context! { count => 0 }],
+                    totals => context! {},
                 };
                 if let Err(error) = render(&frame, name, values) {
                     panic!("{name} ({}): {error}", lang.as_str());

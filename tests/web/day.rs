@@ -23,9 +23,9 @@ use entourage_sport::domain::places::Scope;
 use entourage_sport::ops::enrollments::import_enrollment;
 use entourage_sport::store::enrollments::NewEnrollment;
 
-const WAIT: Duration = Duration::from_secs(15);
+pub(crate) const WAIT: Duration = Duration::from_secs(15);
 
-fn screenshots() -> PathBuf {
+pub(crate) fn screenshots() -> PathBuf {
     if let Some(dir) = std::env::var_os("SCREENSHOTS_DIR") {
         return PathBuf::from(dir);
     }
@@ -37,7 +37,7 @@ fn screenshots() -> PathBuf {
 
 /// Looks at the page as a person would, at a phone's width then a desk's: axe-core
 /// finds nothing, nothing scrolls sideways, and a screenshot of each is kept.
-async fn look(browser: &Browser, name: &str) {
+pub(crate) async fn look(browser: &Browser, name: &str) {
     for (width, height, device) in [(360, 800, "phone"), (1280, 900, "desktop")] {
         browser.viewport(width, height).await;
         browser
@@ -62,7 +62,7 @@ async fn look(browser: &Browser, name: &str) {
 
 /// Marks the page shown, runs `act` (a click that loads another page), and waits until
 /// the next page has loaded.
-async fn then_wait<F: std::future::Future<Output = ()>>(browser: &Browser, act: F) {
+pub(crate) async fn then_wait<F: std::future::Future<Output = ()>>(browser: &Browser, act: F) {
     browser
         .execute("window.__before_click = true;", vec![])
         .await;
@@ -86,19 +86,19 @@ async fn then_wait<F: std::future::Future<Output = ()>>(browser: &Browser, act: 
     }
 }
 
-async fn press(browser: &Browser, text: &str) {
+pub(crate) async fn press(browser: &Browser, text: &str) {
     then_wait(browser, browser.click_button(text)).await;
 }
 
-async fn press_at(browser: &Browser, css: &str) {
+pub(crate) async fn press_at(browser: &Browser, css: &str) {
     then_wait(browser, browser.click(css)).await;
 }
 
-async fn follow(browser: &Browser, text: &str) {
+pub(crate) async fn follow(browser: &Browser, text: &str) {
     then_wait(browser, browser.click_link(text)).await;
 }
 
-async fn see(browser: &Browser, words: &str) {
+pub(crate) async fn see(browser: &Browser, words: &str) {
     let text = browser.text().await;
     assert!(
         text.contains(words),
@@ -168,7 +168,7 @@ async fn setup(app: &TestApp) -> Setup {
 }
 
 /// The id at the end of the browser's current path (`/app/participants/{id}`).
-async fn id_in_path(browser: &Browser) -> String {
+pub(crate) async fn id_in_path(browser: &Browser) -> String {
     let path = browser.path().await;
     path.split(['?', '#'])
         .next()

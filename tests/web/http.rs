@@ -23,7 +23,7 @@ const QUIET: Duration = Duration::from_secs(2);
 /// The service's PUBLIC_URL in tests: emailed links start with it.
 const PUBLIC_URL: &str = "http://sport.test";
 const ADMIN_NAME: &str = "Programme Staff";
-const ADMIN_EMAIL: &str = "staff@example.org";
+pub(crate) const ADMIN_EMAIL: &str = "staff@example.org";
 
 // ---------------------------------------------------------------------------------
 // A browser without JavaScript: cookies kept, redirects not followed
@@ -31,13 +31,13 @@ const ADMIN_EMAIL: &str = "staff@example.org";
 
 /// One answer, as the browser got it.
 #[derive(Debug)]
-struct Page {
-    status: StatusCode,
-    content_type: String,
-    location: Option<String>,
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
+    pub(crate) content_type: String,
+    pub(crate) location: Option<String>,
     disposition: Option<String>,
     set_cookies: Vec<String>,
-    body: String,
+    pub(crate) body: String,
 }
 
 impl Page {
@@ -46,7 +46,7 @@ impl Page {
     }
 
     /// The value of the form's hidden `csrf_token` input.
-    fn csrf(&self) -> String {
+    pub(crate) fn csrf(&self) -> String {
         self.csrf_token()
             .unwrap_or_else(|| panic!("a csrf_token field in the page: {self:?}"))
     }
@@ -59,7 +59,7 @@ impl Page {
     }
 
     /// The text inside the element with this `id` (tags dropped).
-    fn element_text(&self, id: &str) -> Option<String> {
+    pub(crate) fn element_text(&self, id: &str) -> Option<String> {
         let at = self.body.find(&format!("id=\"{id}\""))?;
         let open = self.body[..at].rfind('<')?;
         let name: String = self.body[open + 1..]
@@ -92,7 +92,7 @@ impl Page {
     }
 
     /// The id in a redirect to `{prefix}{id}` (a query string dropped).
-    fn redirect_id(&self, prefix: &str) -> String {
+    pub(crate) fn redirect_id(&self, prefix: &str) -> String {
         let target = self.redirect_path();
         let path = target.split('?').next().unwrap_or_default();
         path.strip_prefix(prefix)
@@ -102,7 +102,7 @@ impl Page {
     }
 
     /// Whether a form of the page posts to `path`.
-    fn posts_to(&self, path: &str) -> bool {
+    pub(crate) fn posts_to(&self, path: &str) -> bool {
         self.form_actions().iter().any(|a| a == path)
     }
 
@@ -126,7 +126,7 @@ impl Page {
     }
 
     /// A redirect (303) to `path`, a query string allowed.
-    fn assert_redirect_to(&self, path: &str) {
+    pub(crate) fn assert_redirect_to(&self, path: &str) {
         assert_eq!(self.status, StatusCode::SEE_OTHER, "{self:?}");
         let target = self.redirect_path();
         let bare = target.split('?').next().unwrap_or_default();
@@ -134,14 +134,14 @@ impl Page {
     }
 
     /// An HTML page with `status`, never problem+json.
-    fn assert_html(&self, status: StatusCode) {
+    pub(crate) fn assert_html(&self, status: StatusCode) {
         assert_eq!(self.status, status, "{self:?}");
         assert!(self.is_html(), "an HTML page: {self:?}");
         assert!(!self.body.trim_start().starts_with('{'), "{self:?}");
     }
 }
 
-fn attribute(tag: &str, name: &str) -> Option<String> {
+pub(crate) fn attribute(tag: &str, name: &str) -> Option<String> {
     let key = format!("{name}=\"");
     let mut from = 0;
     while let Some(i) = tag[from..].find(&key) {
@@ -157,7 +157,7 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
     None
 }
 
-fn unescape(text: &str) -> String {
+pub(crate) fn unescape(text: &str) -> String {
     text.replace("&quot;", "\"")
         .replace("&#x27;", "'")
         .replace("&#39;", "'")
@@ -199,14 +199,14 @@ fn is_removal(header: &str) -> bool {
 }
 
 /// A browser: its own cookie jar, redirects not followed.
-struct Agent {
-    http: reqwest::Client,
-    base: String,
+pub(crate) struct Agent {
+    pub(crate) http: reqwest::Client,
+    pub(crate) base: String,
     cookies: BTreeMap<String, String>,
 }
 
 impl Agent {
-    fn new(app: &TestApp) -> Agent {
+    pub(crate) fn new(app: &TestApp) -> Agent {
         Agent {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -221,17 +221,17 @@ impl Agent {
         self.cookies.get(name).cloned()
     }
 
-    async fn get(&mut self, path: &str) -> Page {
+    pub(crate) async fn get(&mut self, path: &str) -> Page {
         let request = self.http.get(format!("{}{path}", self.base));
         self.send(request).await
     }
 
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
         let request = self.http.post(format!("{}{path}", self.base)).form(fields);
         self.send(request).await
     }
 
-    async fn send(&mut self, mut request: reqwest::RequestBuilder) -> Page {
+    pub(crate) async fn send(&mut self, mut request: reqwest::RequestBuilder) -> Page {
         if !self.cookies.is_empty() {
             let jar: Vec<String> = self
                 .cookies
@@ -283,15 +283,15 @@ impl Agent {
 // Accounts, emailed links, the database
 // ---------------------------------------------------------------------------------
 
-struct Account {
-    id: String,
-    name: String,
-    email: String,
-    token: String,
+pub(crate) struct Account {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) email: String,
+    pub(crate) token: String,
 }
 
 /// A service whose email goes to `smtp`.
-async fn app_mailing_to(smtp: &SmtpServer) -> TestApp {
+pub(crate) async fn app_mailing_to(smtp: &SmtpServer) -> TestApp {
     spawn_with(TestOptions {
         smtp_url: Some(smtp.url()),
         ..TestOptions::default()
@@ -301,7 +301,7 @@ async fn app_mailing_to(smtp: &SmtpServer) -> TestApp {
 
 /// An account created by the admin through the API; returns once its welcome
 /// sign-in email has arrived.
-async fn account(
+pub(crate) async fn account(
     app: &TestApp,
     smtp: &SmtpServer,
     role: &str,
@@ -410,7 +410,7 @@ async fn follow_link(agent: &mut Agent, link: &str) {
 }
 
 /// A browser signed in as `email` through the sign-in form and the emailed link.
-async fn sign_in(app: &TestApp, smtp: &SmtpServer, email: &str) -> Agent {
+pub(crate) async fn sign_in(app: &TestApp, smtp: &SmtpServer, email: &str) -> Agent {
     let mut agent = Agent::new(app);
     let link = request_link(&mut agent, smtp, email).await;
     follow_link(&mut agent, &link).await;

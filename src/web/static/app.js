@@ -20,3 +20,20 @@ document.addEventListener("click", function (event) {
 document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll("[data-print]").forEach(function (b) { b.hidden = false; });
 });
+// The session form shows only the repetition fields of the kind chosen.
+document.addEventListener("DOMContentLoaded", function () {
+  var form = document.querySelector(".session-form");
+  if (!form) return;
+  var show = function () {
+    var chosen = form.querySelector("input[name=repeat]:checked");
+    var kind = chosen ? chosen.value : "once";
+    form.querySelectorAll("[data-repeat-for]").forEach(function (part) {
+      part.hidden = part.getAttribute("data-repeat-for").split(" ").indexOf(kind) < 0;
+    });
+    if (kind === "custom") form.querySelector("details.advanced").open = true;
+  };
+  form.addEventListener("change", function (event) {
+    if (event.target.name === "repeat") show();
+  });
+  show();
+});
