@@ -16,3 +16,6 @@ mod club;
 
 #[path = "web/club_http.rs"]
 mod club_http;
+
+#[path = "web/admin.rs"]
+mod admin;

@@ -174,6 +174,7 @@ impl ClubsApi {
         let filter = ClubFilter {
             sport: sport.0.filter(|s| !s.trim().is_empty()),
             city: city.0.filter(|c| !c.trim().is_empty()),
+            partnership: None,
             after: cursor.0.as_deref().map(pagination::decode).transpose()?,
             limit: limit + 1,
         };

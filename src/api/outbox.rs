@@ -10,8 +10,9 @@ use poem_openapi::{Object, OpenApi};
 use uuid::Uuid;
 
 use super::auth::Auth;
-use super::error::{ApiError, OrNotFound};
+use super::error::ApiError;
 use super::{ApiTags, AppState};
+use crate::ops::outbox::retry_message;
 use crate::store::outbox::{Attempt, Audience, Delivery, MessageKind, OutboxMessage};
 
 #[derive(Object)]
@@ -49,16 +50,8 @@ pub struct OutboxPage {
     pub next_cursor: Option<String>,
 }
 
-/// `alice@example.org` → `a***@example.org`.
-pub fn mask(address: &str) -> String {
-    match address.split_once('@') {
-        Some((local, domain)) => {
-            let first: String = local.chars().take(1).collect();
-            format!("{first}***@{domain}")
-        }
-        None => "***".into(),
-    }
-}
+pub use crate::domain::messages::masked as mask;
+use crate::domain::messages::masked_in;
 
 /// The failed and skipped attempts logged for the message, then its delivery, which is
 /// recorded on the message itself.
@@ -70,7 +63,7 @@ fn delivery_attempts(message: &OutboxMessage, attempts: &[Attempt]) -> Vec<Deliv
             attempt: a.attempt,
             at: a.at,
             outcome: a.outcome.clone(),
-            error: a.error.clone(),
+            error: a.error.as_deref().map(masked_in),
         })
         .collect();
     if let (Some(at), Delivery::Sent) = (message.sent_at, message.status) {
@@ -96,7 +89,7 @@ fn item(message: OutboxMessage, attempts: &[Attempt]) -> OutboxItem {
         recipient: message.recipient.as_deref().map(mask),
         attempts: message.attempts,
         available_at: message.available_at,
-        last_error: message.last_error,
+        last_error: message.last_error.as_deref().map(masked_in),
         created_at: message.created_at,
         sent_at: message.sent_at,
         delivery_attempts,
@@ -166,23 +159,7 @@ impl OutboxApi {
         state: Data<&AppState>,
         message_id: Path<Uuid>,
     ) -> Result<Json<OutboxItem>, ApiError> {
-        auth.require_admin()?;
-        let message = state
-            .store
-            .message(message_id.0)
-            .await
-            .or_not_found("message")?;
-        if message.status != Delivery::Dead {
-            return Err(ApiError::Conflict(format!(
-                "only a dead message can be retried; this one is {}",
-                message.status
-            )));
-        }
-        state
-            .store
-            .retry_message(message.id, crate::clock::now())
-            .await?;
-        let message = state.store.message(message.id).await?;
+        let message = retry_message(&state.store, &auth.0, message_id.0).await?;
         let attempts = state.store.attempts(&[message.id]).await?;
         Ok(Json(item(message, &attempts)))
     }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::auth::Auth;
 use super::error::{ApiError, OrNotFound};
 use super::{ApiTags, AppState};
-use crate::domain::validate::{email, optional_text, required_text};
+use crate::ops::structures::{create_structure, StructureFields};
 use crate::store::structures::Structure;
 
 /// A partner social organisation (shelter, association, public service).
@@ -66,18 +66,14 @@ impl StructuresApi {
         state: Data<&AppState>,
         body: Json<CreateStructure>,
     ) -> Result<Created, ApiError> {
-        auth.require_admin()?;
-        let structure = Structure {
-            id: Uuid::new_v4(),
-            name: required_text("name", &body.name, 200)?,
-            kind: required_text("kind", &body.kind, 100)?,
-            city: required_text("city", &body.city, 100)?,
-            contact_email: optional_text("contact_email", body.contact_email.as_deref(), 254)?
-                .map(|e| email("contact_email", &e))
-                .transpose()?,
-            created_at: crate::clock::now(),
+        let b = body.0;
+        let fields = StructureFields {
+            name: b.name,
+            kind: b.kind,
+            city: b.city,
+            contact_email: b.contact_email,
         };
-        state.store.insert_structure(&structure).await?;
+        let structure = create_structure(&state.store, &auth.0, fields).await?;
         Ok(Created::Created(Json(structure.into())))
     }
 

@@ -67,8 +67,12 @@ pub struct NewToken {
 
 #[derive(Object)]
 pub struct UpdateUser {
-    /// A disabled user's token is refused (401).
+    /// A disabled user's token is refused (401); their browser sessions end.
     pub disabled: Option<bool>,
+    /// Another club, for a club manager.
+    pub club_id: Option<Uuid>,
+    /// Another structure, for a social worker.
+    pub structure_id: Option<Uuid>,
 }
 
 #[derive(ApiResponse)]
@@ -147,6 +151,8 @@ impl UsersApi {
             user_id.0,
             UserChanges {
                 disabled: body.disabled,
+                club_id: body.club_id,
+                structure_id: body.structure_id,
             },
         )
         .await?;

@@ -71,3 +71,58 @@ super::text_enum!(Delivery {
     Dead = "dead",
     Skipped = "skipped",
 });
+
+/// An address shown to programme staff: enough to recognise it, not to collect it
+/// (`alice@example.org` → `a***@example.org`).
+pub fn masked(address: &str) -> String {
+    match address.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".into(),
+    }
+}
+
+/// `text` (a delivery error, say) with every address in it masked as [`masked`] does.
+pub fn masked_in(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if word.contains('@') {
+            out.push_str(&masked(word));
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_whitespace()
+            || matches!(
+                c,
+                '<' | '>' | ',' | ';' | '"' | '\'' | '(' | ')' | '[' | ']'
+            )
+        {
+            flush(&mut word, &mut out);
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_inside_an_error_are_masked() {
+        assert_eq!(
+            masked_in("550 5.1.1 <leo.martin@example.net>: Recipient address rejected"),
+            "550 5.1.1 <l***@example.net>: Recipient address rejected"
+        );
+        assert_eq!(masked_in("timeout after 30 s"), "timeout after 30 s");
+    }
+}

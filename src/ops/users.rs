@@ -38,6 +38,10 @@ pub struct NewUser {
 pub struct UserChanges {
     /// A disabled user's token is refused.
     pub disabled: Option<bool>,
+    /// Another club, for a club manager.
+    pub club_id: Option<Uuid>,
+    /// Another structure, for a social worker.
+    pub structure_id: Option<Uuid>,
 }
 
 const ADMINS_ONLY: &str = "only programme staff (admin) may do this";
@@ -129,6 +133,34 @@ pub async fn update_user(
     changes: UserChanges,
 ) -> OpResult<User> {
     require_admin(caller)?;
+    let user = found(store.user(id).await, "user")?;
+    match (user.role, changes.club_id, changes.structure_id) {
+        (_, None, None) => {}
+        (Role::ClubManager, Some(club_id), None) => {
+            exists(store.club(club_id).await, "club_id", "no club has this id")?;
+            found(store.move_user(id, Some(club_id), None).await, "user")?;
+        }
+        (Role::SocialWorker, None, Some(structure_id)) => {
+            exists(
+                store.structure(structure_id).await,
+                "structure_id",
+                "no structure has this id",
+            )?;
+            found(store.move_user(id, None, Some(structure_id)).await, "user")?;
+        }
+        (_, Some(_), _) => {
+            return Err(OpError::invalid(
+                "club_id",
+                "only a club manager belongs to a club",
+            ))
+        }
+        (_, _, Some(_)) => {
+            return Err(OpError::invalid(
+                "structure_id",
+                "only a social worker belongs to a structure",
+            ))
+        }
+    }
     if let Some(disabled) = changes.disabled {
         if disabled && caller.user_id == id {
             return Err(OpError::invalid(

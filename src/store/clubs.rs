@@ -93,6 +93,7 @@ impl TryFrom<ClubRow> for Club {
 pub struct ClubFilter {
     pub sport: Option<String>,
     pub city: Option<String>,
+    pub partnership: Option<PartnershipStatus>,
     pub after: Option<(String, Uuid)>,
     pub limit: i64,
 }
@@ -238,6 +239,7 @@ impl Store {
                         SELECT 1 FROM club_sports s WHERE s.club_id = c.id AND s.sport = $1))
                    AND ($2 IS NULL OR c.city_key = $2)
                    AND (c.name, c.id) > ($3, $4)
+                   AND ($6 IS NULL OR c.partnership_status = $6)
                  ORDER BY c.name, c.id
                  LIMIT $5",
             )
@@ -246,6 +248,7 @@ impl Store {
             .bind(after_name)
             .bind(after_id)
             .bind(filter.limit)
+            .bind(filter.partnership.map(|p| p.as_str()))
             .fetch_all(pool)
             .await?
         });

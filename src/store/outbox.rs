@@ -649,6 +649,40 @@ impl Store {
         Ok(retried)
     }
 
+    /// Puts every dead message of one kind back in the queue; returns how many.
+    pub async fn retry_dead_of_kind(
+        &self,
+        kind: MessageKind,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let mut tx = self.write().await?;
+        let retried = on_tx!(&mut tx, |tx| {
+            sqlx::query(
+                "UPDATE outbox SET status = 'pending', available_at = $2, attempts = 0,
+                    updated_at = $2
+                 WHERE kind = $1 AND status = 'dead'",
+            )
+            .bind(kind.as_str())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+        });
+        tx.commit().await?;
+        Ok(retried)
+    }
+
+    /// Messages by kind and status, for the deliveries page.
+    pub async fn outbox_counts_by_kind(&self) -> StoreResult<Vec<(String, String, i64)>> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as::<_, (String, String, i64)>(
+                "SELECT kind, status, COUNT(*) FROM outbox GROUP BY kind, status ORDER BY kind, status",
+            )
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
     /// Occurrences starting in `(now, now + reach]` with a confirmed enrollment that has
     /// no reminder yet and no "I can't come".
     pub async fn reminder_candidates(

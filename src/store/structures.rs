@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{on_pool, on_writer, Store, StoreError, StoreResult};
+use super::{on_pool, on_writer, touched, Store, StoreError, StoreResult};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Structure {
@@ -32,6 +32,24 @@ impl Store {
             .await?;
         });
         Ok(())
+    }
+
+    pub async fn update_structure(&self, structure: &Structure) -> StoreResult<()> {
+        let changed = on_writer!(self, |pool| {
+            sqlx::query(
+                "UPDATE structures SET name = $2, kind = $3, city = $4, contact_email = $5
+                 WHERE id = $1",
+            )
+            .bind(structure.id)
+            .bind(&structure.name)
+            .bind(&structure.kind)
+            .bind(&structure.city)
+            .bind(&structure.contact_email)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        touched(changed)
     }
 
     pub async fn structure(&self, id: Uuid) -> StoreResult<Structure> {

@@ -67,6 +67,25 @@ impl Store {
         }))
     }
 
+    /// Gives a club manager another club, or a social worker another structure.
+    pub async fn move_user(
+        &self,
+        id: Uuid,
+        club_id: Option<Uuid>,
+        structure_id: Option<Uuid>,
+    ) -> StoreResult<()> {
+        let changed = on_writer!(self, |pool| {
+            sqlx::query("UPDATE users SET club_id = $2, structure_id = $3 WHERE id = $1")
+                .bind(id)
+                .bind(club_id)
+                .bind(structure_id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        touched(changed)
+    }
+
     /// Disabling also ends the account's browser sessions.
     pub async fn set_user_disabled(&self, id: Uuid, disabled: bool) -> StoreResult<()> {
         let changed = on_writer!(self, |pool| {

@@ -245,6 +245,11 @@ impl Tx {
             .bind(now)
             .execute(&mut *conn)
             .await?;
+            sqlx::query("UPDATE users SET last_signed_in_at = $2 WHERE id = $1")
+                .bind(user_id)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
         });
         Ok(())
     }
@@ -262,6 +267,17 @@ pub struct LoginLink {
 }
 
 impl Store {
+    /// When each account last signed in to the pages, for accounts that ever did.
+    pub async fn last_sign_ins(&self) -> StoreResult<Vec<(Uuid, DateTime<Utc>)>> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as::<_, (Uuid, DateTime<Utc>)>(
+                "SELECT id, last_signed_in_at FROM users WHERE last_signed_in_at IS NOT NULL",
+            )
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
     pub async fn login_link(&self, id: Uuid) -> StoreResult<Option<LoginLink>> {
         Ok(on_pool!(self, |pool| {
             sqlx::query_as::<_, LoginLink>(sqlx::AssertSqlSafe(format!(

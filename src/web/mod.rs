@@ -7,6 +7,7 @@
 //! user and the CSRF check, and turns every error into an HTML page (never
 //! problem+json, never a stack trace).
 
+mod admin;
 mod club;
 mod forms;
 mod home;
@@ -25,6 +26,8 @@ use poem::{get, handler, post, Endpoint, EndpointExt, IntoResponse, Request, Res
 
 pub use session::SignedIn;
 pub use view::{check, Lang};
+/// An operation's message as a page in `lang` shows it.
+pub use words::message as said_in;
 
 use crate::ops::OpError;
 
@@ -57,6 +60,35 @@ pub fn mount(route: Route) -> Route {
             get(sessions::new_form).post(sessions::create),
         )
         .at("/app/club/calendar", get(club::calendar))
+        .at("/app/admin/clubs", get(admin::list_clubs))
+        .at(
+            "/app/admin/clubs/new",
+            get(admin::club_new).post(admin::club_create),
+        )
+        .at(
+            "/app/admin/clubs/:club_id",
+            get(admin::club_edit).post(admin::club_update),
+        )
+        .at("/app/admin/structures", get(admin::list_structures))
+        .at(
+            "/app/admin/structures/new",
+            get(admin::structure_new).post(admin::structure_create),
+        )
+        .at(
+            "/app/admin/structures/:structure_id",
+            get(admin::structure_edit).post(admin::structure_update),
+        )
+        .at(
+            "/app/admin/users",
+            get(admin::list_users).post(admin::invite),
+        )
+        .at("/app/admin/users/:user_id", post(admin::change_user))
+        .at("/app/admin/outbox", get(admin::list_outbox))
+        .at("/app/admin/outbox/retry", post(admin::retry_kind))
+        .at(
+            "/app/admin/outbox/:message_id/retry",
+            post(admin::retry_one),
+        )
         .at("/app/sessions/:session_id/enrol", post(search::enrol))
         .at("/app/participants", get(participants::list))
         .at(

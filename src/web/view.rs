@@ -66,6 +66,27 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("occurrence.html", include_str!("templates/occurrence.html")),
     ("check_in.html", include_str!("templates/check_in.html")),
+    (
+        "admin_clubs.html",
+        include_str!("templates/admin_clubs.html"),
+    ),
+    ("admin_club.html", include_str!("templates/admin_club.html")),
+    (
+        "admin_structures.html",
+        include_str!("templates/admin_structures.html"),
+    ),
+    (
+        "admin_structure.html",
+        include_str!("templates/admin_structure.html"),
+    ),
+    (
+        "admin_users.html",
+        include_str!("templates/admin_users.html"),
+    ),
+    (
+        "admin_outbox.html",
+        include_str!("templates/admin_outbox.html"),
+    ),
 ];
 
 /// (file, content type, body) of the assets under `/static/`.
@@ -99,6 +120,14 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
             .expect("static syntax config is valid"),
     );
     env.add_function("t", translate);
+    // `{{ errors.title | said }}`: an operation's message in the page's language.
+    env.add_filter("said", |state: &State, text: String| {
+        let lang = state
+            .lookup("lang")
+            .and_then(|v| v.as_str().and_then(Lang::parse))
+            .unwrap_or(Lang::Fr);
+        words::message(lang, &text)
+    });
     // An absent optional value (a field never typed) prints as nothing; text is escaped
     // as the emails escape it (minijinja's own escaping also turns `/` into `&#x2f;`).
     env.set_formatter(|out, state, value| {

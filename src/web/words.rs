@@ -55,7 +55,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     // Home
     ("home_title", "Accueil", "Home"),
     ("hello", "Bonjour {name}", "Hello {name}"),
-    ("home_other_roles", "Les pages de votre rôle arrivent bientôt. En attendant :", "The pages for your role are coming soon. Meanwhile:"),
+    ("home_other_roles", "Vos pages :", "Your pages:"),
     ("find_session", "Trouver une séance", "Find a session"),
     ("new_participant", "Inscrire une personne", "Register a person"),
     ("needs_title", "Ce qui vous attend", "What needs you"),
@@ -383,7 +383,198 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("sync_offline", "Pas de réseau : {n} pointage(s) pas encore enregistré(s), gardé(s) sur ce téléphone. Ils partiront dès le retour du réseau.", "No network: {n} tap(s) not saved yet, kept on this phone. They will be sent as soon as the network is back."),
     ("sync_refused", "Le service a refusé le pointage :", "The service refused the check-in:"),
     ("sync_not_saved", "Pas encore enregistré", "Not saved yet"),
+    // Programme staff
+    ("nav_admin_clubs", "Clubs", "Clubs"),
+    ("nav_admin_structures", "Structures", "Organisations"),
+    ("nav_admin_users", "Comptes", "Accounts"),
+    ("nav_admin_outbox", "Envois", "Deliveries"),
+    ("all", "Tous", "All"),
+    ("filter", "Filtrer", "Filter"),
+    ("admin_saved", "C'est enregistré.", "Saved."),
+    ("admin_disabled", "Désactivé", "Disabled"),
+    ("admin_clubs_title", "Clubs partenaires", "Partner clubs"),
+    ("admin_clubs_filter", "Filtrer les clubs", "Filter the clubs"),
+    ("admin_clubs_none", "Aucun club ne correspond.", "No club matches."),
+    ("admin_club_new", "Signer un club", "Sign a club"),
+    ("admin_club_identity", "Le club", "The club"),
+    ("admin_latitude", "Latitude", "Latitude"),
+    ("admin_longitude", "Longitude", "Longitude"),
+    ("admin_partnership_status", "État du partenariat", "Partnership status"),
+    ("admin_partnership_since", "Depuis le", "Since"),
+    ("admin_partnership_until", "Jusqu'au", "Until"),
+    ("admin_partnership_notes", "Notes sur le partenariat", "Notes on the partnership"),
+    ("admin_club_managers", "Responsables du club", "The club's managers"),
+    ("admin_club_no_manager", "Aucun responsable pour le moment.", "No manager yet."),
+    ("admin_invite_manager", "Inviter un responsable de club", "Invite a club manager"),
+    ("admin_structures_title", "Structures partenaires", "Partner organisations"),
+    ("admin_structures_none", "Aucune structure pour le moment.", "No organisation yet."),
+    ("admin_structure_new", "Ajouter une structure", "Add an organisation"),
+    ("admin_workers_n", "{n} travailleur(s) social(aux) actif(s)", "{n} active social worker(s)"),
+    ("admin_structure_name", "Nom de la structure", "Name of the organisation"),
+    ("admin_structure_kind", "Type", "Kind"),
+    ("admin_structure_kind_hint", "Par exemple : shelter (hébergement), association, public_service.", "For example: shelter, association, public_service."),
+    ("admin_structure_workers", "Ses travailleurs sociaux", "Its social workers"),
+    ("admin_structure_no_worker", "Aucun travailleur social pour le moment.", "No social worker yet."),
+    ("admin_invite_worker", "Inviter un travailleur social", "Invite a social worker"),
+    ("admin_last_sign_in", "Dernière connexion : {at}", "Last signed in: {at}"),
+    ("admin_never_signed_in", "Jamais connecté", "Never signed in"),
+    ("admin_users_title", "Comptes", "Accounts"),
+    ("admin_users_done_invited", "Invitation envoyée : un lien de connexion part par e-mail.", "Invitation sent: a sign-in link is on its way by email."),
+    ("admin_users_done_disable", "Compte désactivé : ses sessions sont fermées.", "Account disabled: its sessions are closed."),
+    ("admin_users_done_enable", "Compte réactivé.", "Account enabled again."),
+    ("admin_users_done_move", "Rattachement changé.", "Assignment changed."),
+    ("admin_invite", "Inviter quelqu'un", "Invite someone"),
+    ("admin_invite_text", "La personne reçoit un e-mail avec un lien de connexion ; elle n'a pas de mot de passe à retenir.", "The person receives an email with a sign-in link; there is no password to remember."),
+    ("admin_role", "Rôle", "Role"),
+    ("role_admin", "Équipe du programme", "Programme staff"),
+    ("role_club_manager", "Responsable de club", "Club manager"),
+    ("role_social_worker", "Travailleur social", "Social worker"),
+    ("admin_user_name", "Nom", "Name"),
+    ("admin_for_worker", "Structure (travailleur social)", "Organisation (social worker)"),
+    ("admin_for_manager", "Club (responsable de club)", "Club (club manager)"),
+    ("admin_invite_button", "Inviter", "Invite"),
+    ("admin_accounts", "Tous les comptes", "Every account"),
+    ("admin_enable", "Réactiver", "Enable"),
+    ("admin_disable", "Désactiver", "Disable"),
+    ("admin_move_club", "Changer de club", "Change club"),
+    ("admin_move_structure", "Changer de structure", "Change organisation"),
+    ("admin_new_club", "Nouveau club", "New club"),
+    ("admin_new_structure", "Nouvelle structure", "New organisation"),
+    ("admin_outbox_title", "Envois", "Deliveries"),
+    ("admin_outbox_intro", "Les messages et leur envoi. Le contenu des messages n'est jamais montré, les adresses sont masquées.", "Messages and their delivery. What a message says is never shown; addresses are masked."),
+    ("admin_outbox_retried", "Remis dans la file : {n}.", "Queued again: {n}."),
+    ("admin_outbox_by_kind", "Messages par type et par état", "Messages by kind and state"),
+    ("admin_outbox_messages", "Les messages", "The messages"),
+    ("admin_outbox_states", "États", "States"),
+    ("admin_outbox_none", "Aucun message dans cet état.", "No message in this state."),
+    ("admin_kind", "Type", "Kind"),
+    ("admin_retry", "Renvoyer", "Send again"),
+    ("admin_retry_all", "Tout renvoyer ({n})", "Send all again ({n})"),
+    ("admin_created", "Écrit le {at}", "Written {at}"),
+    ("admin_sent", "envoyé le {at}", "sent {at}"),
+    ("admin_attempts", "{n} tentative(s)", "{n} attempt(s)"),
+    ("admin_last_error", "Dernière erreur", "Last error"),
+    ("delivery_pending", "En attente", "Pending"),
+    ("delivery_sending", "En cours", "Sending"),
+    ("delivery_sent", "Envoyés", "Sent"),
+    ("delivery_dead", "En échec", "Failed"),
+    ("delivery_skipped", "Sans objet", "Skipped"),
+    ("kind_invitation", "Invitation", "Invitation"),
+    ("kind_update", "Changement", "Update"),
+    ("kind_cancellation", "Annulation", "Cancellation"),
+    ("kind_waitlisted", "Liste d'attente", "Waitlisted"),
+    ("kind_promotion", "Place obtenue", "Promotion"),
+    ("kind_reminder", "Rappel", "Reminder"),
+    ("kind_delivery_failed", "Échec d'envoi signalé", "Delivery failure notice"),
+    ("kind_absence_alert", "Alerte d'absences", "Absence alert"),
+    ("kind_sign_in", "Lien de connexion", "Sign-in link"),
 ];
+
+/// The operations' messages (in English, as the API gives them) and their French; `{}`
+/// stands for a part that varies, `{0}`, `{1}`… place them in the French. A message not
+/// listed is shown as the API says it.
+const MESSAGES: &[(&str, &str)] = &[
+    ("must not be empty", "Ce champ est obligatoire."),
+    ("must be at most {} characters", "{0} caractères au plus."),
+    ("{} is not a valid email address", "{0} n'est pas une adresse e-mail valide."),
+    ("{} is not a number", "{0} n'est pas un nombre."),
+    ("{} is not a year", "{0} n'est pas une année."),
+    ("must be one of {}", "Choisissez parmi : {0}."),
+    ("must be between {} and {}", "Entre {0} et {1}."),
+    ("must be between {} and {} minutes", "Entre {0} et {1} minutes."),
+    ("must be between {} and {} places", "Entre {0} et {1} places."),
+    ("must be between {} and {} hours (two weeks)", "Entre {0} et {1} heures (deux semaines)."),
+    ("must be true: the person agreed to the programme keeping these data", "Cochez la case : la personne doit avoir accepté que le programme garde ces données."),
+    ("choose a structure", "Choisissez une structure."),
+    ("choose the person to enrol", "Choisissez la personne à inscrire."),
+    ("name at least one sport", "Indiquez au moins un sport."),
+    ("at most 20 sports", "20 sports au plus."),
+    ("give both latitude and longitude, or neither", "Donnez la latitude et la longitude, ou aucune des deux."),
+    ("give the first date, like 2026-10-17", "Indiquez la première date, par exemple 2026-10-17."),
+    ("give the start time, like 10:00", "Indiquez l'heure de début, par exemple 10:00."),
+    ("give the new date, like 2026-10-24", "Indiquez la nouvelle date, par exemple 2026-10-24."),
+    ("give the new time, like 10:00", "Indiquez la nouvelle heure, par exemple 10:00."),
+    ("give the last date, like 2027-06-30", "Indiquez la dernière date, par exemple 2027-06-30."),
+    ("say how long it lasts, in minutes", "Indiquez la durée, en minutes."),
+    ("say how many places the club keeps", "Indiquez le nombre de places que le club réserve."),
+    ("say how many places, as a number", "Indiquez le nombre de places, en chiffres."),
+    ("say after how many sessions", "Indiquez après combien de séances."),
+    ("choose at least one day of the week", "Cochez au moins un jour de la semaine."),
+    ("choose each day only once", "Chaque jour une seule fois."),
+    ("must be 1 to 4 (first to fourth) or -1 (last)", "Du premier au quatrième, ou le dernier."),
+    ("must be a day of the month from {} to {}", "Une date du mois entre {0} et {1}."),
+    ("must be a number of sessions from {} to {}", "Un nombre de séances entre {0} et {1}."),
+    ("must be a whole number from {} to {}", "Un nombre entier entre {0} et {1}."),
+    ("must be a date with a four-digit year, like 2027-06-30", "Une date avec l'année en quatre chiffres, par exemple 2027-06-30."),
+    ("must be on or after the start, {}", "Au plus tôt le jour de la première séance, {0}."),
+    ("no session falls between {} and {}: choose a later last day", "Aucune séance entre {0} et {1} : choisissez une dernière date plus tardive."),
+    ("no month of this rhythm has that day: choose another day or interval", "Aucun mois de ce rythme n'a cette date : choisissez une autre date ou un autre intervalle."),
+    ("cannot read {} as a date: write 2026-12-25 or 25/12/2026", "Impossible de lire {0} comme une date : écrivez 2026-12-25 ou 25/12/2026."),
+    ("does not match the rule: its first occurrence would be {}; use that as the start", "Ne correspond pas à la règle : sa première séance serait le {0}."),
+    ("the rule yields no occurrence", "Cette règle ne donne aucune séance."),
+    ("exclude every occurrence the rule yields", "Ces dates excluent toutes les séances de la règle."),
+    ("excludes the only occurrence", "Cette date exclut la seule séance."),
+    ("must be at most {} years from today (on or before {})", "Au plus {0} ans à partir d'aujourd'hui (le {1} au plus tard)."),
+    ("unknown time zone {}; use an IANA name such as Europe/Paris", "Fuseau horaire inconnu {0} : utilisez un nom IANA comme Europe/Paris."),
+    ("a rule is written in plain letters, digits, = ; and , only", "Une règle s'écrit avec des lettres sans accent, des chiffres, = ; et , seulement."),
+    ("cannot parse the rule: {}", "Règle illisible : {0}"),
+    ("invalid rule: {}", "Règle invalide : {0}"),
+    ("FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY", "FREQ doit être DAILY, WEEKLY, MONTHLY ou YEARLY."),
+    ("choose present, absent or excused", "Choisissez présent, absent ou excusé."),
+    ("a number from 0 to {}", "Un nombre de 0 à {0}."),
+    ("choose what to change", "Choisissez ce qu'il faut changer."),
+    ("no participant you follow has this id", "Cette personne ne fait pas partie de celles que vous suivez."),
+    ("you can register people for your own structure only", "Vous ne pouvez inscrire que des personnes de votre structure."),
+    ("only published sessions take enrollments", "Seules les séances publiées prennent des inscriptions."),
+    ("choose one", "Choisissez dans la liste."),
+    ("choose club manager or social worker", "Choisissez responsable de club ou travailleur social."),
+    ("a club manager needs exactly one club", "Choisissez le club de ce responsable."),
+    ("a social worker needs exactly one structure", "Choisissez la structure de ce travailleur social."),
+    ("must not be before since", "Ne peut pas être avant la date de début."),
+    ("must be one of prospect, active, paused, ended", "Choisissez un état du partenariat."),
+    ("this session is cancelled and can no longer change", "Cette séance est annulée : elle ne peut plus changer."),
+    ("attendance opens when the occurrence starts ({})", "Le pointage ouvre au début de la séance ({0})."),
+    ("this occurrence was cancelled: there is no attendance to record", "Cette date est annulée : il n'y a pas de présence à noter."),
+];
+
+/// An operation's message in `lang`: French when it is listed, else as the API says it.
+pub fn message(lang: Lang, text: &str) -> String {
+    if lang == Lang::En {
+        return text.to_owned();
+    }
+    MESSAGES
+        .iter()
+        .find_map(|(en, fr)| {
+            let values = captures(en, text)?;
+            Some(
+                values
+                    .iter()
+                    .enumerate()
+                    .fold((*fr).to_owned(), |out, (i, v)| {
+                        out.replace(&format!("{{{i}}}"), v)
+                    }),
+            )
+        })
+        .unwrap_or_else(|| text.to_owned())
+}
+
+/// The parts of `text` standing where `pattern` has `{}`, if the rest is the same.
+fn captures<'t>(pattern: &str, text: &'t str) -> Option<Vec<&'t str>> {
+    let mut pieces = pattern.split("{}");
+    let mut rest = text.strip_prefix(pieces.next()?)?;
+    let mut values = Vec::new();
+    for literal in pieces {
+        if literal.is_empty() {
+            values.push(rest);
+            rest = "";
+        } else {
+            let at = rest.find(literal)?;
+            values.push(&rest[..at]);
+            rest = &rest[at + literal.len()..];
+        }
+    }
+    rest.is_empty().then_some(values)
+}
 
 static INDEX: LazyLock<HashMap<&'static str, (&'static str, &'static str)>> =
     LazyLock::new(|| WORDS.iter().map(|(k, fr, en)| (*k, (*fr, *en))).collect());
@@ -405,6 +596,32 @@ mod tests {
         for (key, fr, en) in WORDS {
             assert!(seen.insert(key), "{key} twice");
             assert!(!fr.is_empty() && !en.is_empty(), "{key} empty");
+        }
+    }
+
+    #[test]
+    fn the_operations_messages_read_in_french_with_their_values() {
+        assert_eq!(
+            message(Lang::Fr, "must be at most 200 characters"),
+            "200 caractères au plus."
+        );
+        assert_eq!(
+            message(Lang::Fr, "must be between 1 and 500 places"),
+            "Entre 1 et 500 places."
+        );
+        assert_eq!(
+            message(Lang::Fr, "\"abc\" is not a valid email address"),
+            "\"abc\" n'est pas une adresse e-mail valide."
+        );
+        // English pages, and messages nobody translated, read as the API says them.
+        assert_eq!(message(Lang::En, "must not be empty"), "must not be empty");
+        assert_eq!(message(Lang::Fr, "something new"), "something new");
+        // Every French text places each value the English one has.
+        for (en, fr) in MESSAGES {
+            let n = en.matches("{}").count();
+            for i in 0..n {
+                assert!(fr.contains(&format!("{{{i}}}")), "{en}: value {i} lost");
+            }
         }
     }
 }

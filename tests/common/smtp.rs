@@ -176,6 +176,11 @@ impl SmtpServer {
         lock(&self.shared.rejected).insert(address.to_ascii_lowercase());
     }
 
+    /// Accepts this address again after [`Self::reject_recipient`].
+    pub fn accept_recipient(&self, address: &str) {
+        lock(&self.shared.rejected).remove(&address.to_ascii_lowercase());
+    }
+
     /// Sleep this long before answering the final "." of DATA.
     pub fn set_data_delay(&self, delay: Duration) {
         let nanos = u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX);

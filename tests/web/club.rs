@@ -22,7 +22,7 @@ use entourage_sport::ops::enrollments::import_enrollment;
 use entourage_sport::store::enrollments::NewEnrollment;
 
 /// Signs `email` in on `browser` through the link of the newest sign-in email.
-async fn sign_in(browser: &Browser, app: &TestApp, smtp: &SmtpServer, email: &str) {
+pub(crate) async fn sign_in(browser: &Browser, app: &TestApp, smtp: &SmtpServer, email: &str) {
     let before = smtp
         .sign_ins()
         .iter()

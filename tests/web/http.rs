@@ -1310,7 +1310,7 @@ async fn a_participant_form_with_errors_keeps_what_was_typed() {
         );
     }
     // Each rule broken in turn (the rest as typed): 422, the typed values kept, the
-    // API's message beside the field.
+    // API's message beside the field, in French.
     let csrf = form.csrf();
     let typed = [
         ("first_name", "Amina"),
@@ -1353,7 +1353,10 @@ async fn a_participant_form_with_errors_keeps_what_was_typed() {
         let shown = refused
             .element_text(&format!("error-{field}"))
             .unwrap_or_else(|| panic!("id=\"error-{field}\": {refused:?}"));
-        assert!(shown.contains(message.as_str()), "{shown:?} vs {message:?}");
+        // The API's message, in the page's language (French here).
+        let french = entourage_sport::web::said_in(entourage_sport::web::Lang::Fr, message);
+        assert_ne!(&french, message, "no French for {message:?}");
+        assert!(shown.contains(french.as_str()), "{shown:?} vs {french:?}");
         for other in ["first_name", "last_name", "email", "consent"] {
             if other != field {
                 assert!(
