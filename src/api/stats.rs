@@ -11,9 +11,8 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use super::auth::Auth;
 use super::error::ApiError;
 use super::{ApiTags, AppState};
-use crate::domain::access::{Caller, Role};
-use crate::domain::stats::{csv_record, order, Figures, GroupBy, Period, CSV_HEADER};
-use crate::store::stats::StatsScope;
+use crate::domain::stats::{Figures, GroupBy, Period};
+use crate::ops;
 
 /// Figures of a period, by group and in total.
 #[derive(Object)]
@@ -141,52 +140,21 @@ impl StatsApi {
             .date_naive();
         let period = Period::parse(from.0.as_deref(), to.0.as_deref(), today)?;
         let by = GroupBy::parse(group_by.0.as_deref())?;
-        let scope = scope_of(&auth.0)?;
-        let (mut groups, mut total) = state.store.encounter_figures(period, by, scope).await?;
-        let labels = state.store.group_labels(by).await?;
-        for group in &mut groups {
-            group.label = labels
-                .get(&group.key)
-                .cloned()
-                .unwrap_or_else(|| group.key.clone());
-        }
-        order(&mut groups, by);
-        total.label = "Total".into();
+        let found = ops::stats::encounters(&state.store, &auth.0, period, by).await?;
         let wants_csv = accept
             .0
             .as_deref()
             .is_some_and(|a| a.to_ascii_lowercase().contains("text/csv"));
         if wants_csv {
-            return Ok(StatsAnswer::Csv(PlainText(csv(&groups, &total)?)));
+            let text = found.csv().map_err(ApiError::Internal)?;
+            return Ok(StatsAnswer::Csv(PlainText(text)));
         }
         Ok(StatsAnswer::Json(Json(EncounterStats {
-            from: period.from,
-            to: period.to,
-            group_by: by.as_str().to_owned(),
-            groups: groups.into_iter().map(Into::into).collect(),
-            total: total.into(),
+            from: found.period.from,
+            to: found.period.to,
+            group_by: found.by.as_str().to_owned(),
+            groups: found.groups.into_iter().map(Into::into).collect(),
+            total: found.total.into(),
         })))
     }
-}
-
-fn scope_of(caller: &Caller) -> Result<StatsScope, ApiError> {
-    let missing = || ApiError::Internal("account without its club or structure".into());
-    Ok(match caller.role {
-        Role::Admin => StatsScope::All,
-        Role::ClubManager => StatsScope::Club(caller.club_id.ok_or_else(missing)?),
-        Role::SocialWorker => StatsScope::Structure(caller.structure_id.ok_or_else(missing)?),
-    })
-}
-
-fn csv(groups: &[Figures], total: &Figures) -> Result<String, ApiError> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    let failed = |e: csv::Error| ApiError::Internal(format!("CSV: {e}"));
-    writer.write_record(CSV_HEADER).map_err(failed)?;
-    for figures in groups.iter().chain(std::iter::once(total)) {
-        writer.write_record(csv_record(figures)).map_err(failed)?;
-    }
-    let bytes = writer
-        .into_inner()
-        .map_err(|e| ApiError::Internal(format!("CSV: {e}")))?;
-    String::from_utf8(bytes).map_err(|e| ApiError::Internal(format!("CSV: {e}")))
 }

@@ -67,5 +67,6 @@ pub mod roster;
 pub mod rsvp;
 pub mod sessions;
 pub mod sign_in;
+pub mod stats;
 pub mod structures;
 pub mod users;

@@ -8,6 +8,7 @@
 //! problem+json, never a stack trace).
 
 mod admin;
+mod chart;
 mod club;
 mod forms;
 mod home;
@@ -18,6 +19,7 @@ mod request;
 mod search;
 mod session;
 mod sessions;
+mod stats;
 mod view;
 mod words;
 
@@ -60,6 +62,8 @@ pub fn mount(route: Route) -> Route {
             get(sessions::new_form).post(sessions::create),
         )
         .at("/app/club/calendar", get(club::calendar))
+        .at("/app/stats", get(stats::stats))
+        .at("/app/stats.csv", get(stats::stats_csv))
         .at("/app/admin/clubs", get(admin::list_clubs))
         .at(
             "/app/admin/clubs/new",

@@ -87,6 +87,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         "admin_outbox.html",
         include_str!("templates/admin_outbox.html"),
     ),
+    ("stats.html", include_str!("templates/stats.html")),
 ];
 
 /// (file, content type, body) of the assets under `/static/`.

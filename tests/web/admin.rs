@@ -314,4 +314,247 @@ async fn programme_staff_pages_are_theirs_alone() {
     assert!(listed
         .iter()
         .all(|u| u["email"] != "sans.structure@example.org"));
+    // The figures page answers a wrong month with the field named, never a 5xx.
+    let wrong = staff.get("/app/stats?period=month&month=2026-13").await;
+    wrong.assert_html(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.element_text("error-month").is_some(), "{wrong:?}");
+    let backwards = staff
+        .get("/app/stats?period=custom&from=2026-05-01&to=2026-04-01")
+        .await;
+    backwards.assert_html(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        backwards.element_text("error-to").is_some(),
+        "{backwards:?}"
+    );
+}
+
+/// Two clubs' recorded sessions of the last weeks, people of two structures.
+struct Recorded {
+    club: String,
+    structure: String,
+    from: String,
+    to: String,
+}
+
+/// A past weekly session of `club` with `people` (of `structure`) enrolled from its
+/// first date and recorded on each date: everyone present on the first, the first
+/// person absent on the second; `walk_ins` walk-ins each time.
+async fn recorded_club(
+    app: &TestApp,
+    club: &str,
+    structure: &str,
+    people: &[&str],
+    walk_ins: i32,
+) -> (String, String) {
+    use entourage_sport::domain::places::Scope;
+    use entourage_sport::ops::enrollments::import_enrollment;
+    use entourage_sport::store::enrollments::NewEnrollment;
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .date_naive();
+    let first = today - chrono::Duration::days(14);
+    let byday = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+        [chrono::Datelike::weekday(&first).num_days_from_monday() as usize];
+    let session = app
+        .weekly_session(
+            club,
+            &app.admin,
+            json!({"start": format!("{first}T09:00:00"),
+                   "rrule": format!("FREQ=WEEKLY;BYDAY={byday}")}),
+        )
+        .await;
+    let list = app
+        .get(
+            &format!("/api/v1/sessions/{session}/occurrences?from={first}&to={today}"),
+            &app.admin,
+        )
+        .await;
+    let keys: Vec<String> = list.body["items"]
+        .as_array()
+        .expect("occurrences")
+        .iter()
+        .map(|o| o["key"].as_str().expect("a key").to_owned())
+        .take(2)
+        .collect();
+    let admin_id = app.get("/api/v1/me", &app.admin).await.body["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    for person in people {
+        import_enrollment(
+            &app.store,
+            &NewEnrollment {
+                id: Uuid::new_v4(),
+                participant_id: Uuid::parse_str(person).expect("a uuid"),
+                session_id: Uuid::parse_str(&session).expect("a uuid"),
+                structure_id: Uuid::parse_str(structure).expect("a uuid"),
+                scope: Scope::Series,
+                from_key: keys[0].parse().expect("a key"),
+                created_by: Uuid::parse_str(&admin_id).expect("a uuid"),
+                now: chrono::Utc::now() - chrono::Duration::days(20),
+            },
+        )
+        .await
+        .expect("an enrollment before the first date");
+    }
+    for (i, key) in keys.iter().enumerate() {
+        let lines: Vec<_> = people
+            .iter()
+            .enumerate()
+            .map(|(n, p)| {
+                let status = if i == 1 && n == 0 {
+                    "absent"
+                } else {
+                    "present"
+                };
+                json!({"participant_id": p, "status": status})
+            })
+            .collect();
+        let answer = app
+            .call(
+                reqwest::Method::PUT,
+                &format!("/api/v1/sessions/{session}/occurrences/{key}/attendance"),
+                Some(&app.admin),
+                Some(json!({"participants": lines,
+                            "walk_ins": [{"situation": "street", "count": walk_ins}]})),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    }
+    (first.to_string(), today.to_string())
+}
+
+async fn person(app: &TestApp, token: &str, first: &str) -> String {
+    let answer = app
+        .post(
+            "/api/v1/participants",
+            token,
+            json!({"first_name": first, "last_name": "Test", "language": "fr",
+                   "situation": "shelter", "consent": true}),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{answer:?}");
+    answer.id()
+}
+
+async fn two_clubs(app: &TestApp) -> Recorded {
+    let structure = app.structure("Abri de la Villette").await;
+    let other_structure = app.structure("Maison des familles").await;
+    let club = app.club("AS Bondy", "Bondy", &["football"]).await;
+    let other_club = app.club("Boxe Pantin", "Pantin", &["boxe"]).await;
+    let worker = app.user("social_worker", None, Some(&structure)).await;
+    let other_worker = app
+        .user("social_worker", None, Some(&other_structure))
+        .await;
+    let amina = person(app, &worker, "Amina").await;
+    let bilal = person(app, &worker, "Bilal").await;
+    let chloe = person(app, &other_worker, "Chloé").await;
+    let (from, to) = recorded_club(app, &club, &structure, &[&amina, &bilal], 1).await;
+    recorded_club(app, &other_club, &other_structure, &[&chloe], 2).await;
+    Recorded {
+        club,
+        structure,
+        from,
+        to,
+    }
+}
+
+/// The dashboard shows each role the API's own figures, in its scope, with the chart,
+/// the table and the same CSV.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dashboard_shows_each_role_its_figures() {
+    let smtp = SmtpServer::start();
+    let app = super::http::app_mailing_to(&smtp).await;
+    let r = two_clubs(&app).await;
+    let manager =
+        super::http::account(&app, &smtp, "club_manager", "Nadia", Some(&r.club), None).await;
+    let worker = super::http::account(
+        &app,
+        &smtp,
+        "social_worker",
+        "Claire",
+        None,
+        Some(&r.structure),
+    )
+    .await;
+    let browser = Browser::start().await;
+    browser.viewport(360, 800).await;
+    let query = format!("period=custom&from={}&to={}&group_by=club", r.from, r.to);
+    let api_query = format!("from={}&to={}&group_by=club", r.from, r.to);
+    let mut seen = Vec::new();
+    for (email, token, name) in [
+        (ADMIN_EMAIL, app.admin.clone(), "admin"),
+        (manager.email.as_str(), manager.token.clone(), "club"),
+        (worker.email.as_str(), worker.token.clone(), "worker"),
+    ] {
+        sign_in(&browser, &app, &smtp, email).await;
+        browser
+            .goto(&format!("{}/app/stats?{query}", app.base))
+            .await;
+        look(&browser, &format!("stats-{name}")).await;
+        let api = app
+            .get(&format!("/api/v1/stats/encounters?{api_query}"), &token)
+            .await;
+        assert_eq!(api.status, StatusCode::OK, "{api:?}");
+        let mut headline = Vec::new();
+        for dd in browser.find_all("dl.headline dd").await {
+            headline.push(dd.text().await.expect("a figure"));
+        }
+        let total = &api.body["total"];
+        assert_eq!(headline[0], total["encounters"].to_string(), "{name}");
+        assert_eq!(
+            headline[1],
+            total["unique_participants"].to_string(),
+            "{name}"
+        );
+        assert_eq!(headline[2], total["first_encounters"].to_string(), "{name}");
+        // One table row per API group, then the total; a chart beside it.
+        let rows = browser.find_all("table.figures tbody tr").await.len();
+        assert_eq!(
+            rows,
+            api.body["groups"].as_array().map_or(0, Vec::len).max(1)
+        );
+        assert_eq!(browser.find_all("svg.chart rect").await.len(), rows);
+        // The CSV link gives the API's CSV.
+        let href = browser
+            .find("a[download]")
+            .await
+            .attr("href")
+            .await
+            .expect("href")
+            .expect("a CSV link");
+        let csv = browser
+            .execute(
+                "return fetch(arguments[0]).then(r => r.text());",
+                vec![json!(href)],
+            )
+            .await;
+        let api_csv = app
+            .client
+            .get(format!("{}/api/v1/stats/encounters?{api_query}", app.base))
+            .bearer_auth(&token)
+            .header("accept", "text/csv")
+            .send()
+            .await
+            .expect("the API's CSV")
+            .text()
+            .await
+            .expect("a body");
+        assert_eq!(csv.as_str(), Some(api_csv.as_str()), "{name}");
+        seen.push(total["encounters"].as_i64().unwrap_or(0));
+        // The months, beside the year before.
+        browser
+            .goto(&format!(
+                "{}/app/stats?period=this_year&group_by=month",
+                app.base
+            ))
+            .await;
+        assert!(browser.find_all("svg.chart").await.len() == 1);
+        press(&browser, "Se déconnecter").await;
+    }
+    // Everything: AS Bondy 3 present + 2 walk-ins, Boxe Pantin 1 present (Chloé is
+    // absent the second time) + 4 walk-ins; the club's own 5; the structure's people
+    // without walk-ins 3.
+    assert_eq!(seen, vec![10, 5, 3]);
+    browser.close().await;
 }
