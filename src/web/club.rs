@@ -7,28 +7,17 @@ use minijinja::{context, Value};
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem::{handler, Request};
-use uuid::Uuid;
 
 use super::forms::{Errors, Fields};
 use super::home::local;
 use super::session::{Posted, SignedIn};
 use super::view::{page, see_other, value, Frame};
-use super::{PageError, PageResult};
-use crate::domain::access::Role;
+use super::PageResult;
 use crate::domain::schedule::{OccurrenceStatus, SessionStatus};
 use crate::mail::written_time::written_day;
 use crate::ops::clubs::{update_club, ClubChanges};
 use crate::state::AppState;
 use crate::store::clubs::Club;
-
-/// The club of a signed-in club manager; every other role gets a 403 page here (programme
-/// staff manage clubs from their own pages).
-pub fn my_club(me: &SignedIn) -> Result<Uuid, PageError> {
-    match (me.user.role, me.user.club_id) {
-        (Role::ClubManager, Some(club_id)) => Ok(club_id),
-        _ => Err(PageError::Forbidden),
-    }
-}
 
 fn profile_of(club: &Club) -> Fields {
     let mut f = Fields::default();
@@ -54,7 +43,7 @@ fn profile_of(club: &Club) -> Fields {
 
 #[handler]
 pub async fn show(request: &Request, state: Data<&AppState>, me: SignedIn) -> PageResult {
-    let club_id = my_club(&me)?;
+    let club_id = me.own_club()?;
     let club = state.store.club(club_id).await?;
     let frame = Frame::of(&me, request);
     Ok(page(
@@ -95,7 +84,7 @@ fn edit_page(
 
 #[handler]
 pub async fn edit_form(request: &Request, state: Data<&AppState>, me: SignedIn) -> PageResult {
-    let club_id = my_club(&me)?;
+    let club_id = me.own_club()?;
     let club = state.store.club(club_id).await?;
     edit_page(
         &me,
@@ -133,7 +122,7 @@ fn changes_of(f: &Fields) -> ClubChanges {
 #[handler]
 pub async fn update(request: &Request, state: Data<&AppState>, form: Posted) -> PageResult {
     let Posted { me, fields } = form;
-    let club_id = my_club(&me)?;
+    let club_id = me.own_club()?;
     match update_club(&state.store, &me.caller, club_id, changes_of(&fields)).await {
         Ok(_) => Ok(see_other("/app/club?saved=1")),
         Err(error) => {
@@ -152,7 +141,7 @@ pub async fn update(request: &Request, state: Data<&AppState>, form: Posted) -> 
 /// `/app/club/sessions`: every session of the club with its rhythm and state.
 #[handler]
 pub async fn sessions(request: &Request, state: Data<&AppState>, me: SignedIn) -> PageResult {
-    let club_id = my_club(&me)?;
+    let club_id = me.own_club()?;
     let lang = me.lang;
     let rows: Vec<Value> = state
         .store
@@ -187,7 +176,7 @@ pub async fn sessions(request: &Request, state: Data<&AppState>, me: SignedIn) -
 /// `/app/club/calendar?week=YYYY-MM-DD`: one week of occurrences, Monday first.
 #[handler]
 pub async fn calendar(request: &Request, state: Data<&AppState>, me: SignedIn) -> PageResult {
-    let club_id = my_club(&me)?;
+    let club_id = me.own_club()?;
     let tz: Tz = chrono_tz::Europe::Paris;
     let today = crate::clock::now().with_timezone(&tz).date_naive();
     let asked = Fields::query(request)

@@ -48,6 +48,17 @@ impl<'a> FromRequest<'a> for SignedIn {
     }
 }
 
+impl SignedIn {
+    /// The club of a signed-in club manager; every other role gets a 403 page on a
+    /// club's own pages (programme staff manage clubs from theirs).
+    pub fn own_club(&self) -> Result<uuid::Uuid, PageError> {
+        match (self.user.role, self.user.club_id) {
+            (crate::domain::access::Role::ClubManager, Some(club_id)) => Ok(club_id),
+            _ => Err(PageError::Forbidden),
+        }
+    }
+}
+
 /// The session a request carries, if it is still valid.
 pub async fn signed_in(request: &Request) -> Result<Option<SignedIn>, PageError> {
     let Some(id) = cookie(request, SESSION_COOKIE) else {

@@ -12,7 +12,6 @@ use poem::web::{Data, Path};
 use poem::{handler, Request};
 use uuid::Uuid;
 
-use super::club::my_club;
 use super::forms::{Errors, Fields};
 use super::session::{Posted, SignedIn};
 use super::view::{page, see_other, value, Frame, Lang};
@@ -518,7 +517,7 @@ fn form_page(
 
 #[handler]
 pub async fn new_form(request: &Request, me: SignedIn) -> PageResult {
-    my_club(&me)?;
+    me.own_club()?;
     let mut f = Fields::default();
     let next_week = crate::clock::now().date_naive() + Duration::days(7);
     f.set("start_date", next_week.format("%Y-%m-%d").to_string());
@@ -586,7 +585,7 @@ fn shown_of(lang: Lang, parsed: &Parsed, preview: &Preview, told: Option<usize>)
 #[handler]
 pub async fn create(request: &Request, state: Data<&AppState>, form: Posted) -> PageResult {
     let Posted { me, mut fields } = form;
-    let club_id = my_club(&me)?;
+    let club_id = me.own_club()?;
     let parsed = match parse(&fields) {
         Ok(parsed) => parsed,
         Err(errors) => return invalid(&me, request, None, &fields, errors),
