@@ -343,14 +343,15 @@ fn parse(f: &Fields) -> Result<Parsed, Errors> {
         }
     };
     let duration = number::<i32>(f, "duration_minutes", &mut errors);
-    if duration.is_none() && !errors_has(&errors, "duration_minutes") {
+    if duration.is_none() {
+        // For a blank field; a typed non-number keeps its own message (the first stays).
         errors.add(FieldError::new(
             "duration_minutes",
             "say how long it lasts, in minutes",
         ));
     }
     let capacity = number::<i32>(f, "capacity", &mut errors);
-    if capacity.is_none() && !errors_has(&errors, "capacity") {
+    if capacity.is_none() {
         errors.add(FieldError::new(
             "capacity",
             "say how many places the club keeps",
@@ -404,12 +405,6 @@ fn parse(f: &Fields) -> Result<Parsed, Errors> {
             enrollment_closes_hours_before: closes,
         },
     })
-}
-
-fn errors_has(errors: &Errors, field: &str) -> bool {
-    value(errors)
-        .get_attr(field)
-        .is_ok_and(|v| !v.is_undefined())
 }
 
 /// Every field given, so a save replaces the session with what the form shows.
