@@ -12,10 +12,13 @@ use clap::Args;
 
 /// The raw settings as given; see [`Config::from_settings`] for what they mean.
 /// `Debug` masks the secrets.
+/// Every setting is an environment variable and a flag; flags are global, so they
+/// work before or after the subcommand (`entourage-sport serve --bind 0.0.0.0:8080`).
 #[derive(Clone, Args)]
 pub struct Settings {
     /// Database: `sqlite://PATH` (created if missing) or `postgres://…`.
     #[arg(
+        global = true,
         long,
         env = "DATABASE_URL",
         hide_env_values = true,
@@ -23,45 +26,51 @@ pub struct Settings {
     )]
     pub database_url: String,
     /// Address and port to listen on.
-    #[arg(long, env = "BIND", default_value = "127.0.0.1:8080")]
+    #[arg(global = true, long, env = "BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
     /// Public address of the service, used in links sent by email (default: from BIND).
-    #[arg(long, env = "PUBLIC_URL")]
+    #[arg(global = true, long, env = "PUBLIC_URL")]
     pub public_url: Option<String>,
     /// SMTP relay (`smtp://`, `smtps://`); unset: emails are written under DATA_DIR/outbox.
-    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
+    #[arg(global = true, long, env = "SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
     /// Sender of emails.
     #[arg(
+        global = true,
         long,
         env = "MAIL_FROM",
         default_value = "Séances sport <no-reply@localhost>"
     )]
     pub mail_from: String,
     /// Organizer address written in calendar invitations (default: MAIL_FROM's address).
-    #[arg(long, env = "MAIL_ORGANIZER")]
+    #[arg(global = true, long, env = "MAIL_ORGANIZER")]
     pub mail_organizer: Option<String>,
     /// At most this many emails to one address in an hour; more wait, none is dropped.
-    #[arg(long, env = "MAIL_HOURLY_LIMIT", default_value_t = 20)]
+    #[arg(global = true, long, env = "MAIL_HOURLY_LIMIT", default_value_t = 20)]
     pub mail_hourly_limit: u32,
     /// Key signing RSVP links (32 characters or more). Unset with SQLite: generated on
     /// first start and kept under DATA_DIR; PostgreSQL instances must share one.
-    #[arg(long, env = "SECRET_KEY", hide_env_values = true)]
+    #[arg(global = true, long, env = "SECRET_KEY", hide_env_values = true)]
     pub secret_key: Option<String>,
     /// How long a worker keeps a claimed email before another may take it over.
-    #[arg(long, env = "MAIL_LEASE_SECONDS", default_value_t = 300)]
+    #[arg(global = true, long, env = "MAIL_LEASE_SECONDS", default_value_t = 300)]
     pub mail_lease_seconds: u64,
     /// How often an idle worker looks at the outbox, in milliseconds.
-    #[arg(long, env = "MAIL_POLL_MILLIS", default_value_t = 2000)]
+    #[arg(global = true, long, env = "MAIL_POLL_MILLIS", default_value_t = 2000)]
     pub mail_poll_millis: u64,
     /// Folder of the email templates (`fr/`, `en/`).
-    #[arg(long, env = "TEMPLATES_DIR", default_value = "./email-templates")]
+    #[arg(
+        global = true,
+        long,
+        env = "TEMPLATES_DIR",
+        default_value = "./email-templates"
+    )]
     pub templates_dir: PathBuf,
     /// Log lines as `text` or `json`.
-    #[arg(long, env = "LOG_FORMAT", default_value = "text")]
+    #[arg(global = true, long, env = "LOG_FORMAT", default_value = "text")]
     pub log_format: String,
     /// Folder for local files (SQLite database, outbox).
-    #[arg(long, env = "DATA_DIR", default_value = "./data")]
+    #[arg(global = true, long, env = "DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 }
 

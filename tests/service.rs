@@ -466,3 +466,41 @@ async fn clubs_are_listed_filtered_paged_and_patched() {
         None,
     );
 }
+
+#[test]
+fn settings_flags_work_before_and_after_the_subcommand() {
+    let data = tempfile::tempdir().unwrap();
+    let after = data.path().join("after.sqlite");
+    let before = data.path().join("before.sqlite");
+    let run = |args: Vec<String>| {
+        Command::new(BINARY)
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .env_remove("DATA_DIR")
+            .output()
+            .unwrap()
+    };
+    let url = |path: &std::path::Path| format!("sqlite://{}", path.display());
+    let migrated = run(vec![
+        "migrate".into(),
+        "--database-url".into(),
+        url(&after),
+        "--data-dir".into(),
+        data.path().display().to_string(),
+    ]);
+    assert!(migrated.status.success(), "{migrated:?}");
+    assert!(
+        after.exists(),
+        "the flag after `migrate` chose the database"
+    );
+    let migrated = run(vec![
+        "--database-url".into(),
+        url(&before),
+        "migrate".into(),
+    ]);
+    assert!(migrated.status.success(), "{migrated:?}");
+    assert!(
+        before.exists(),
+        "the flag before `migrate` chose the database"
+    );
+}
