@@ -606,10 +606,10 @@ async fn run() -> Result<(), Failure> {
     }
     std::fs::create_dir_all(&data_dir)
         .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+    // Unset: the templates built into the binary.
     let templates_dir = std::env::var_os("TEMPLATES_DIR")
         .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("email-templates"));
+        .map(PathBuf::from);
     let settings = Settings {
         // Always SQLite under DATA_DIR, whatever DATABASE_URL says: the demo seeds a
         // local folder, never a shared server.

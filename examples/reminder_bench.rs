@@ -67,7 +67,7 @@ fn cpu_seconds() -> f64 {
 
 /// lettre alone: `total` copies of a rendered reminder, as many in flight as the worker.
 async fn raw_rate(sink_url: &str, total: usize) -> f64 {
-    let templates = Templates::load(std::path::Path::new("email-templates")).expect("templates");
+    let templates = Templates::load(None).expect("templates");
     let rendered = templates
         .render(
             Lang::Fr,

@@ -58,14 +58,9 @@ pub struct Settings {
     /// How often an idle worker looks at the outbox, in milliseconds.
     #[arg(global = true, long, env = "MAIL_POLL_MILLIS", default_value_t = 2000)]
     pub mail_poll_millis: u64,
-    /// Folder of the email templates (`fr/`, `en/`).
-    #[arg(
-        global = true,
-        long,
-        env = "TEMPLATES_DIR",
-        default_value = "./email-templates"
-    )]
-    pub templates_dir: PathBuf,
+    /// Folder of email templates (`fr/`, `en/`) replacing the built-in ones.
+    #[arg(global = true, long, env = "TEMPLATES_DIR")]
+    pub templates_dir: Option<PathBuf>,
     /// Log lines as `text` or `json`.
     #[arg(global = true, long, env = "LOG_FORMAT", default_value = "text")]
     pub log_format: String,
@@ -85,7 +80,7 @@ impl Default for Settings {
             mail_organizer: None,
             mail_hourly_limit: 20,
             secret_key: None,
-            templates_dir: PathBuf::from("./email-templates"),
+            templates_dir: None,
             mail_lease_seconds: 300,
             mail_poll_millis: 2000,
             log_format: "text".into(),
@@ -199,7 +194,8 @@ pub struct Config {
     pub mail_organizer: Option<String>,
     pub mail_hourly_limit: u32,
     pub secret_key: Option<String>,
-    pub templates_dir: PathBuf,
+    /// `None`: the templates built into the binary.
+    pub templates_dir: Option<PathBuf>,
     pub log_format: LogFormat,
     pub data_dir: PathBuf,
     /// Timing of the background work (shorter in tests).

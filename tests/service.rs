@@ -504,3 +504,37 @@ fn settings_flags_work_before_and_after_the_subcommand() {
         "the flag before `migrate` chose the database"
     );
 }
+
+/// Copied alone to another folder, the binary has everything it needs: its migrations
+/// and its email templates are built in (TEMPLATES_DIR only overrides them).
+#[test]
+fn the_binary_works_alone_in_another_folder() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let copy = elsewhere.path().join("entourage-sport");
+    std::fs::copy(BINARY, &copy).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(&copy)
+            .args(args)
+            .current_dir(elsewhere.path())
+            .env_remove("TEMPLATES_DIR")
+            .env_remove("DATABASE_URL")
+            .env_remove("DATA_DIR")
+            .output()
+            .unwrap()
+    };
+    let migrated = run(&["migrate"]);
+    assert!(migrated.status.success(), "{migrated:?}");
+    assert!(elsewhere
+        .path()
+        .join("data/entourage-sport.sqlite")
+        .exists());
+    let preview = run(&["mail", "preview", "--out", "preview"]);
+    assert!(preview.status.success(), "{preview:?}");
+    let written = std::fs::read_dir(elsewhere.path().join("preview"))
+        .unwrap()
+        .count();
+    assert!(
+        written >= 36,
+        "every message in both languages: {written} files"
+    );
+}

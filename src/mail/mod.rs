@@ -45,7 +45,7 @@ pub enum MailSetupError {
 
 impl Mailer {
     pub fn new(config: &Config, signer: Signer) -> Result<Self, MailSetupError> {
-        let templates = Templates::load(&config.templates_dir)?;
+        let templates = Templates::load(config.templates_dir.as_deref())?;
         let from: Mailbox = config
             .mail_from
             .parse()

@@ -63,7 +63,7 @@ fn sample_event(method: Method) -> Event {
 /// Writes `{kind}.{lang}.eml` and `{kind}.{lang}.html` for every message; returns how
 /// many files.
 pub fn write_all(config: &Config, out: &Path) -> Result<usize, PreviewError> {
-    let templates = Templates::load(&config.templates_dir)?;
+    let templates = Templates::load(config.templates_dir.as_deref())?;
     let from: Mailbox = config
         .mail_from
         .parse()

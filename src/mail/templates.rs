@@ -71,6 +71,76 @@ fn required_names() -> Vec<String> {
     names
 }
 
+/// Where the embedded templates came from, as error messages name them.
+const EMBEDDED_ROOT: &str = "email-templates (built in)";
+
+macro_rules! embedded {
+    ($($lang:literal: [$($file:literal),+ $(,)?]),+ $(,)?) => {
+        &[$($((concat!($lang, "/", $file), include_str!(concat!("../../email-templates/", $lang, "/", $file))),)+)+]
+    };
+}
+
+/// Every template file, compiled in: the binary sends emails from any folder.
+const EMBEDDED: &[(&str, &str)] = embedded! {
+    "fr": [
+        "layout.html", "layout.txt",
+        "invitation.subject.txt", "invitation.txt", "invitation.html",
+        "update.subject.txt", "update.txt", "update.html",
+        "cancellation.subject.txt", "cancellation.txt", "cancellation.html",
+        "waitlisted.subject.txt", "waitlisted.txt", "waitlisted.html",
+        "promotion.subject.txt", "promotion.txt", "promotion.html",
+        "reminder.subject.txt", "reminder.txt", "reminder.html",
+        "delivery_failed.subject.txt", "delivery_failed.txt", "delivery_failed.html",
+        "absence_alert.subject.txt", "absence_alert.txt", "absence_alert.html",
+        "sign_in.subject.txt", "sign_in.txt", "sign_in.html",
+    ],
+    "en": [
+        "layout.html", "layout.txt",
+        "invitation.subject.txt", "invitation.txt", "invitation.html",
+        "update.subject.txt", "update.txt", "update.html",
+        "cancellation.subject.txt", "cancellation.txt", "cancellation.html",
+        "waitlisted.subject.txt", "waitlisted.txt", "waitlisted.html",
+        "promotion.subject.txt", "promotion.txt", "promotion.html",
+        "reminder.subject.txt", "reminder.txt", "reminder.html",
+        "delivery_failed.subject.txt", "delivery_failed.txt", "delivery_failed.html",
+        "absence_alert.subject.txt", "absence_alert.txt", "absence_alert.html",
+        "sign_in.subject.txt", "sign_in.txt", "sign_in.html",
+    ],
+};
+
+/// The template files of one language folder: (file name, path, source), sorted.
+fn read_folder(lang_dir: &Path) -> Result<Vec<(String, PathBuf, String)>, TemplateError> {
+    let entries = std::fs::read_dir(lang_dir).map_err(|source| TemplateError::Io {
+        path: lang_dir.to_path_buf(),
+        source,
+    })?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| TemplateError::Io {
+            path: lang_dir.to_path_buf(),
+            source,
+        })?;
+        let path = entry.path();
+        if !path.is_file() {
+            continue;
+        }
+        let Some(file_name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        // Skip editor droppings and hidden files.
+        if file_name.starts_with('.') || file_name.ends_with('~') {
+            continue;
+        }
+        let source = std::fs::read_to_string(&path).map_err(|source| TemplateError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        files.push((file_name.to_owned(), path, source));
+    }
+    files.sort();
+    Ok(files)
+}
+
 pub struct Templates {
     env: Environment<'static>,
     dir: PathBuf,
@@ -85,10 +155,11 @@ impl fmt::Debug for Templates {
 }
 
 impl Templates {
-    /// Reads `dir/fr/*` and `dir/en/*`, compiles every file, then checks that
-    /// every required template exists and renders every kind in both
-    /// languages with sample data (full, sparse and copy variants).
-    pub fn load(dir: &Path) -> Result<Templates, TemplateError> {
+    /// The templates compiled into the binary (`email-templates/` at build time), or
+    /// those of `dir` (`dir/fr/*`, `dir/en/*`) when given: a folder only overrides.
+    /// Every file is compiled, every required template must exist, and every kind
+    /// renders in both languages with sample data (full, sparse and copy variants).
+    pub fn load(dir: Option<&Path>) -> Result<Templates, TemplateError> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_auto_escape_callback(|name| {
@@ -108,38 +179,20 @@ impl Templates {
         env.add_filter("duration", duration_filter);
         env.set_formatter(formatter);
 
+        let root = dir.map_or_else(|| PathBuf::from(EMBEDDED_ROOT), Path::to_path_buf);
         for lang in Lang::ALL {
-            let lang_dir = dir.join(lang.as_str());
-            let entries = std::fs::read_dir(&lang_dir).map_err(|source| TemplateError::Io {
-                path: lang_dir.clone(),
-                source,
-            })?;
-            let mut files = Vec::new();
-            for entry in entries {
-                let entry = entry.map_err(|source| TemplateError::Io {
-                    path: lang_dir.clone(),
-                    source,
-                })?;
-                let path = entry.path();
-                if !path.is_file() {
-                    continue;
-                }
-                let Some(file_name) = path.file_name().and_then(|n| n.to_str()) else {
-                    continue;
-                };
-                // Skip editor droppings and hidden files.
-                if file_name.starts_with('.') || file_name.ends_with('~') {
-                    continue;
-                }
-                files.push((file_name.to_owned(), path));
-            }
-            files.sort();
-            for (file_name, path) in files {
-                let source =
-                    std::fs::read_to_string(&path).map_err(|source| TemplateError::Io {
-                        path: path.clone(),
-                        source,
-                    })?;
+            let lang_dir = root.join(lang.as_str());
+            let files = match dir {
+                Some(_) => read_folder(&lang_dir)?,
+                None => EMBEDDED
+                    .iter()
+                    .filter_map(|(name, source)| {
+                        let file = name.strip_prefix(lang.as_str())?.strip_prefix('/')?;
+                        Some((file.to_owned(), lang_dir.join(file), (*source).to_owned()))
+                    })
+                    .collect(),
+            };
+            for (file_name, path, source) in files {
                 let name = format!("{}/{file_name}", lang.as_str());
                 env.add_template_owned(name, source)
                     .map_err(|e| TemplateError::Syntax {
@@ -157,10 +210,7 @@ impl Templates {
             }
         }
 
-        let templates = Templates {
-            env,
-            dir: dir.to_path_buf(),
-        };
+        let templates = Templates { env, dir: root };
         templates.check()?;
         Ok(templates)
     }
@@ -359,10 +409,10 @@ mod tests {
     use super::*;
 
     fn templates() -> Templates {
-        Templates::load(Path::new(concat!(
+        Templates::load(Some(Path::new(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/email-templates"
-        )))
+        ))))
         .unwrap_or_else(|e| panic!("{e}"))
     }
 
@@ -400,8 +450,29 @@ mod tests {
 
     #[test]
     fn loads_from_relative_path() {
-        // The service runs from the crate root; the relative path must work.
-        Templates::load(Path::new("email-templates")).unwrap_or_else(|e| panic!("{e}"));
+        // A folder given relative to the working directory overrides the built-in ones.
+        Templates::load(Some(Path::new("email-templates"))).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    #[test]
+    fn the_built_in_templates_are_every_file_of_the_folder() {
+        Templates::load(None).unwrap_or_else(|e| panic!("{e}"));
+        let mut on_disk = Vec::new();
+        for lang in Lang::ALL {
+            for entry in
+                std::fs::read_dir(Path::new("email-templates").join(lang.as_str())).unwrap()
+            {
+                let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+                on_disk.push(format!("{}/{name}", lang.as_str()));
+            }
+        }
+        on_disk.sort();
+        let mut built_in: Vec<String> = EMBEDDED.iter().map(|(n, _)| (*n).to_owned()).collect();
+        built_in.sort();
+        assert_eq!(
+            built_in, on_disk,
+            "a template file is missing from EMBEDDED"
+        );
     }
 
     #[test]
@@ -580,7 +651,7 @@ mod tests {
         let mut src = std::fs::read_to_string(&bad).unwrap();
         src.push_str("\n{% if %}oops{% endif %}\n");
         std::fs::write(&bad, src).unwrap();
-        let err = Templates::load(&dir).unwrap_err();
+        let err = Templates::load(Some(&dir)).unwrap_err();
         let msg = err.to_string();
         std::fs::remove_dir_all(&dir).ok();
         assert!(matches!(err, TemplateError::Syntax { .. }), "{msg}");
@@ -600,7 +671,7 @@ mod tests {
             src.replacen("{{ session_title }}", "{{ sesion_title }}", 1),
         )
         .unwrap();
-        let err = Templates::load(&dir).unwrap_err();
+        let err = Templates::load(Some(&dir)).unwrap_err();
         let msg = err.to_string();
         std::fs::remove_dir_all(&dir).ok();
         assert!(matches!(err, TemplateError::Render { .. }), "{msg}");
@@ -615,7 +686,7 @@ mod tests {
         let mut src = std::fs::read_to_string(&bad).unwrap();
         src.push_str("{% block after_details %}Plan : {{ map_url }}{% endblock %}\n");
         std::fs::write(&bad, src).unwrap();
-        let err = Templates::load(&dir).unwrap_err();
+        let err = Templates::load(Some(&dir)).unwrap_err();
         let msg = err.to_string();
         std::fs::remove_dir_all(&dir).ok();
         assert!(msg.starts_with(&bad.display().to_string()), "{msg}");
@@ -627,14 +698,14 @@ mod tests {
         let dir = temp_copy("missing");
         let gone = dir.join("en").join("promotion.subject.txt");
         std::fs::remove_file(&gone).unwrap();
-        let msg = Templates::load(&dir).unwrap_err().to_string();
+        let msg = Templates::load(Some(&dir)).unwrap_err().to_string();
         assert_eq!(
             msg,
             format!("{}: missing required template", gone.display())
         );
 
         std::fs::remove_dir_all(dir.join("en")).unwrap();
-        let msg = Templates::load(&dir).unwrap_err().to_string();
+        let msg = Templates::load(Some(&dir)).unwrap_err().to_string();
         std::fs::remove_dir_all(&dir).ok();
         assert!(
             msg.starts_with(&dir.join("en").display().to_string()),
