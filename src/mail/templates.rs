@@ -74,39 +74,37 @@ fn required_names() -> Vec<String> {
 /// Where the embedded templates came from, as error messages name them.
 const EMBEDDED_ROOT: &str = "email-templates (built in)";
 
-macro_rules! embedded {
-    ($($lang:literal: [$($file:literal),+ $(,)?]),+ $(,)?) => {
-        &[$($((concat!($lang, "/", $file), include_str!(concat!("../../email-templates/", $lang, "/", $file))),)+)+]
+/// The template files of one language folder, compiled in: `(name, source)`.
+macro_rules! language_folder {
+    ($lang:literal) => {
+        language_folder!($lang;
+            "layout.html", "layout.txt",
+            "invitation.subject.txt", "invitation.txt", "invitation.html",
+            "update.subject.txt", "update.txt", "update.html",
+            "cancellation.subject.txt", "cancellation.txt", "cancellation.html",
+            "waitlisted.subject.txt", "waitlisted.txt", "waitlisted.html",
+            "promotion.subject.txt", "promotion.txt", "promotion.html",
+            "reminder.subject.txt", "reminder.txt", "reminder.html",
+            "delivery_failed.subject.txt", "delivery_failed.txt", "delivery_failed.html",
+            "absence_alert.subject.txt", "absence_alert.txt", "absence_alert.html",
+            "sign_in.subject.txt", "sign_in.txt", "sign_in.html",
+        )
+    };
+    ($lang:literal; $($file:literal),+ $(,)?) => {
+        &[$((
+            concat!($lang, "/", $file),
+            include_str!(concat!("../../email-templates/", $lang, "/", $file)),
+        )),+]
     };
 }
 
 /// Every template file, compiled in: the binary sends emails from any folder.
-const EMBEDDED: &[(&str, &str)] = embedded! {
-    "fr": [
-        "layout.html", "layout.txt",
-        "invitation.subject.txt", "invitation.txt", "invitation.html",
-        "update.subject.txt", "update.txt", "update.html",
-        "cancellation.subject.txt", "cancellation.txt", "cancellation.html",
-        "waitlisted.subject.txt", "waitlisted.txt", "waitlisted.html",
-        "promotion.subject.txt", "promotion.txt", "promotion.html",
-        "reminder.subject.txt", "reminder.txt", "reminder.html",
-        "delivery_failed.subject.txt", "delivery_failed.txt", "delivery_failed.html",
-        "absence_alert.subject.txt", "absence_alert.txt", "absence_alert.html",
-        "sign_in.subject.txt", "sign_in.txt", "sign_in.html",
-    ],
-    "en": [
-        "layout.html", "layout.txt",
-        "invitation.subject.txt", "invitation.txt", "invitation.html",
-        "update.subject.txt", "update.txt", "update.html",
-        "cancellation.subject.txt", "cancellation.txt", "cancellation.html",
-        "waitlisted.subject.txt", "waitlisted.txt", "waitlisted.html",
-        "promotion.subject.txt", "promotion.txt", "promotion.html",
-        "reminder.subject.txt", "reminder.txt", "reminder.html",
-        "delivery_failed.subject.txt", "delivery_failed.txt", "delivery_failed.html",
-        "absence_alert.subject.txt", "absence_alert.txt", "absence_alert.html",
-        "sign_in.subject.txt", "sign_in.txt", "sign_in.html",
-    ],
-};
+const EMBEDDED_FR: &[(&str, &str)] = language_folder!("fr");
+const EMBEDDED_EN: &[(&str, &str)] = language_folder!("en");
+
+fn embedded() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
+    EMBEDDED_FR.iter().chain(EMBEDDED_EN)
+}
 
 /// The template files of one language folder: (file name, path, source), sorted.
 fn read_folder(lang_dir: &Path) -> Result<Vec<(String, PathBuf, String)>, TemplateError> {
@@ -184,8 +182,7 @@ impl Templates {
             let lang_dir = root.join(lang.as_str());
             let files = match dir {
                 Some(_) => read_folder(&lang_dir)?,
-                None => EMBEDDED
-                    .iter()
+                None => embedded()
                     .filter_map(|(name, source)| {
                         let file = name.strip_prefix(lang.as_str())?.strip_prefix('/')?;
                         Some((file.to_owned(), lang_dir.join(file), (*source).to_owned()))
@@ -467,11 +464,11 @@ mod tests {
             }
         }
         on_disk.sort();
-        let mut built_in: Vec<String> = EMBEDDED.iter().map(|(n, _)| (*n).to_owned()).collect();
+        let mut built_in: Vec<String> = embedded().map(|(n, _)| (*n).to_owned()).collect();
         built_in.sort();
         assert_eq!(
             built_in, on_disk,
-            "a template file is missing from EMBEDDED"
+            "a template file is missing from language_folder!"
         );
     }
 

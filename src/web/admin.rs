@@ -10,6 +10,7 @@ use poem::web::{Data, Path};
 use poem::{handler, Request};
 use uuid::Uuid;
 
+use super::club::{changes_of, profile_of, sports_of};
 use super::forms::{Errors, Fields};
 use super::home::local;
 use super::session::{Posted, SignedIn};
@@ -106,12 +107,7 @@ pub async fn list_clubs(request: &Request, state: Data<&AppState>, me: SignedIn)
 }
 
 fn club_fields(club: &Club) -> Fields {
-    let mut f = Fields::default();
-    f.set("name", &club.name);
-    f.set("sports", club.sports.join(", "));
-    f.set("address", &club.address);
-    f.set("postal_code", &club.postal_code);
-    f.set("city", &club.city);
+    let mut f = profile_of(club);
     f.set(
         "latitude",
         club.latitude.map(|l| l.to_string()).unwrap_or_default(),
@@ -119,18 +115,6 @@ fn club_fields(club: &Club) -> Fields {
     f.set(
         "longitude",
         club.longitude.map(|l| l.to_string()).unwrap_or_default(),
-    );
-    f.set(
-        "contact_email",
-        club.contact_email.clone().unwrap_or_default(),
-    );
-    f.set(
-        "contact_phone",
-        club.contact_phone.clone().unwrap_or_default(),
-    );
-    f.set(
-        "accessibility_notes",
-        club.accessibility_notes.clone().unwrap_or_default(),
     );
     f.set("partnership.status", club.partnership_status.as_str());
     f.set(
@@ -152,9 +136,9 @@ fn club_fields(club: &Club) -> Fields {
     f
 }
 
-/// What a club form says, read into the operations' terms; unreadable fields named.
+/// What programme staff's club form adds to the profile, read into the operations'
+/// terms; unreadable fields named.
 struct ClubForm {
-    sports: Vec<String>,
     latitude: Option<f64>,
     longitude: Option<f64>,
     partnership: PartnershipTerms,
@@ -200,13 +184,6 @@ fn read_club(f: &Fields) -> Result<ClubForm, Errors> {
         return Err(errors);
     }
     Ok(ClubForm {
-        sports: f
-            .get("sports")
-            .split([',', ';', '\n'])
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
         latitude,
         longitude,
         partnership: PartnershipTerms {
@@ -282,7 +259,7 @@ pub async fn club_create(request: &Request, state: Data<&AppState>, form: Posted
             &me.caller,
             NewClub {
                 name: fields.get("name").to_owned(),
-                sports: c.sports,
+                sports: sports_of(&fields),
                 address: fields.get("address").to_owned(),
                 postal_code: fields.get("postal_code").to_owned(),
                 city: fields.get("city").to_owned(),
@@ -355,17 +332,10 @@ pub async fn club_update(
             &me.caller,
             club.id,
             ClubChanges {
-                name: Some(fields.get("name").to_owned()),
-                sports: Some(c.sports),
-                address: Some(fields.get("address").to_owned()),
-                postal_code: Some(fields.get("postal_code").to_owned()),
-                city: Some(fields.get("city").to_owned()),
                 latitude: Some(c.latitude),
                 longitude: Some(c.longitude),
-                contact_email: Some(fields.opt("contact_email")),
-                contact_phone: Some(fields.opt("contact_phone")),
-                accessibility_notes: Some(fields.opt("accessibility_notes")),
                 partnership: Some(c.partnership),
+                ..changes_of(&fields)
             },
         )
         .await

@@ -19,7 +19,8 @@ use crate::ops::clubs::{update_club, ClubChanges};
 use crate::state::AppState;
 use crate::store::clubs::Club;
 
-fn profile_of(club: &Club) -> Fields {
+/// A club's profile as its form shows it (programme staff's form adds the rest).
+pub fn profile_of(club: &Club) -> Fields {
     let mut f = Fields::default();
     f.set("name", &club.name);
     f.set("sports", club.sports.join(", "));
@@ -95,18 +96,22 @@ pub async fn edit_form(request: &Request, state: Data<&AppState>, me: SignedIn) 
     )
 }
 
-/// Blank optional fields clear the value; sports are a comma-separated list.
-fn changes_of(f: &Fields) -> ClubChanges {
+/// Sports typed as a list: commas, semicolons or one per line.
+pub fn sports_of(f: &Fields) -> Vec<String> {
+    f.get("sports")
+        .split([',', ';', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A profile form's changes: blank optional fields clear the value; position and
+/// partnership are not on it (programme staff's form adds them).
+pub fn changes_of(f: &Fields) -> ClubChanges {
     ClubChanges {
         name: Some(f.get("name").to_owned()),
-        sports: Some(
-            f.get("sports")
-                .split([',', ';', '\n'])
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect(),
-        ),
+        sports: Some(sports_of(f)),
         address: Some(f.get("address").to_owned()),
         postal_code: Some(f.get("postal_code").to_owned()),
         city: Some(f.get("city").to_owned()),

@@ -192,7 +192,6 @@ pub async fn change(
 ) -> PageResult {
     let Posted { me, fields } = form;
     let id = session_id(&id)?;
-    let found = roster(&state.store, &me.caller, id, &key).await?;
     let outcome = match change_of(&fields) {
         Ok(change) => change_occurrence(&state.store, &me.caller, id, &key, change).await,
         Err(error) => Err(OpError::Invalid(error)),
@@ -204,6 +203,8 @@ pub async fn change(
         ))),
         Err(error) => {
             let errors = Errors::from_op(error)?;
+            // Only the form shown again needs the occurrence and its roster.
+            let found = roster(&state.store, &me.caller, id, &key).await?;
             occurrence_page(
                 &me,
                 request,
@@ -391,7 +392,10 @@ pub async fn record(
             };
             Ok(tap_answer(
                 status,
-                serde_json::json!({ "saved": false, "error": error.to_string() }),
+                serde_json::json!({
+                    "saved": false,
+                    "error": super::words::message(me.lang, &error.to_string()),
+                }),
             ))
         }
         (Err(error), false) => {

@@ -32,6 +32,7 @@ use crate::state::AppState;
 use crate::store::clubs::address_line;
 use crate::store::enrollments::Idempotency;
 use crate::store::participants::ParticipantFilter;
+use crate::store::sessions::Session;
 use crate::store::sessions::{ListedOccurrence, OccurrenceSearch};
 
 /// Results on one page.
@@ -246,7 +247,7 @@ pub async fn show_session(
         return Err(PageError::Forbidden);
     }
     let frame = Frame::of(&me, request);
-    let values = session_values(&state, &me, &session_id, &Fields::query(request)).await?;
+    let values = session_values(&state, &me, session, &Fields::query(request)).await?;
     Ok(page(
         &frame,
         StatusCode::OK,
@@ -259,11 +260,9 @@ pub async fn show_session(
 async fn session_values(
     state: &AppState,
     me: &SignedIn,
-    session_id: &str,
+    session: Session,
     query: &Fields,
 ) -> Result<minijinja::Value, PageError> {
-    let id = Uuid::parse_str(session_id).map_err(|_| PageError::NotFound)?;
-    let session = visible_session(&state.store, &me.caller, id).await?;
     let club = state.store.club(session.club_id).await?;
     let schedule = schedule_of(&session).map_err(|e| PageError::Conflict(e.to_string()))?;
     let now = crate::clock::now();
@@ -435,7 +434,8 @@ pub async fn enrol(
         }
     }
     let frame = Frame::of(&me, request);
-    let values = session_values(&state, &me, &session_id, &fields).await?;
+    let session = visible_session(&state.store, &me.caller, id).await?;
+    let values = session_values(&state, &me, session, &fields).await?;
     Ok(page(
         &frame,
         StatusCode::UNPROCESSABLE_ENTITY,
