@@ -13,6 +13,8 @@ pub struct MonthBar {
 }
 
 const WIDTH: f64 = 640.0;
+/// The group chart is narrower: its labels stay readable on a phone.
+const GROUPS_WIDTH: f64 = 420.0;
 const BRAND: &str = "#0b5d3b";
 const PREVIOUS: &str = "#9aa5b1";
 const INK: &str = "#1b1f23";
@@ -32,8 +34,9 @@ fn step_for(max: i64) -> i64 {
 
 /// Encounters per month as vertical bars, each beside the same month a year before.
 pub fn months(bars: &[MonthBar], title: &str, this_label: &str, previous_label: &str) -> String {
-    let height = 260.0;
-    let (left, right, top, bottom) = (44.0, 8.0, 28.0, 36.0);
+    // Large type: the chart shrinks to half its size on a phone.
+    let height = 300.0;
+    let (left, right, top, bottom) = (56.0, 8.0, 34.0, 40.0);
     let max = bars
         .iter()
         .flat_map(|b| [b.value, b.previous.unwrap_or(0)])
@@ -54,7 +57,7 @@ pub fn months(bars: &[MonthBar], title: &str, this_label: &str, previous_label: 
     while v <= ceiling {
         let _ = write!(
             svg,
-            r#"<line x1="{left}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="{GRID}"/><text x="{}" y="{:.1}" text-anchor="end" font-size="11" fill="{INK}">{v}</text>"#,
+            r#"<line x1="{left}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="{GRID}"/><text x="{}" y="{:.1}" text-anchor="end" font-size="16" fill="{INK}">{v}</text>"#,
             WIDTH - right,
             left - 6.0,
             y(v) + 4.0,
@@ -63,6 +66,8 @@ pub fn months(bars: &[MonthBar], title: &str, this_label: &str, previous_label: 
         v += step;
     }
     let slot = plot_w / bars.len().max(1) as f64;
+    // Beyond a year, every other month (or fewer) is named, so names never overlap.
+    let every = bars.len().div_ceil(12).max(1);
     let bar_w = (slot * 0.38).min(22.0);
     for (i, bar) in bars.iter().enumerate() {
         let x = left + slot * i as f64 + slot / 2.0;
@@ -81,21 +86,23 @@ pub fn months(bars: &[MonthBar], title: &str, this_label: &str, previous_label: 
             y(bar.value),
             top + plot_h - y(bar.value)
         );
-        let _ = write!(
-            svg,
-            r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle" font-size="11" fill="{INK}">{}</text>"#,
-            height - bottom + 16.0,
-            escape_html(&bar.label)
-        );
+        if i % every == 0 {
+            let _ = write!(
+                svg,
+                r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle" font-size="15" fill="{INK}">{}</text>"#,
+                height - bottom + 22.0,
+                escape_html(&bar.label)
+            );
+        }
     }
     // The legend, above the plot.
     let _ = write!(
         svg,
-        r#"<rect x="{left}" y="6" width="12" height="12" fill="{BRAND}"/><text x="{}" y="16" font-size="12" fill="{INK}">{}</text><rect x="{}" y="6" width="12" height="12" fill="{PREVIOUS}"/><text x="{}" y="16" font-size="12" fill="{INK}">{}</text></svg>"#,
-        left + 16.0,
+        r#"<rect x="{left}" y="6" width="16" height="16" fill="{BRAND}"/><text x="{}" y="20" font-size="17" fill="{INK}">{}</text><rect x="{}" y="6" width="16" height="16" fill="{PREVIOUS}"/><text x="{}" y="20" font-size="17" fill="{INK}">{}</text></svg>"#,
+        left + 22.0,
         escape_html(this_label),
-        left + 180.0,
-        left + 196.0,
+        left + 200.0,
+        left + 222.0,
         escape_html(previous_label)
     );
     svg
@@ -103,28 +110,28 @@ pub fn months(bars: &[MonthBar], title: &str, this_label: &str, previous_label: 
 
 /// One value per group as horizontal bars, largest first as given.
 pub fn groups(rows: &[(String, i64)], title: &str) -> String {
-    let row_h = 26.0;
-    let (label_w, value_w, top) = (190.0, 56.0, 8.0);
+    let row_h = 30.0;
+    let (label_w, value_w, top) = (150.0, 48.0, 8.0);
     let height = top * 2.0 + row_h * rows.len().max(1) as f64;
     let max = rows.iter().map(|(_, v)| *v).max().unwrap_or(0).max(1);
-    let plot_w = WIDTH - label_w - value_w;
+    let plot_w = GROUPS_WIDTH - label_w - value_w;
     let mut svg = String::new();
     let _ = write!(
         svg,
-        r#"<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" aria-labelledby="chart-title" xmlns="http://www.w3.org/2000/svg"><title id="chart-title">{}</title>"#,
+        r#"<svg class="chart groups" viewBox="0 0 {GROUPS_WIDTH} {height}" role="img" aria-labelledby="chart-title" xmlns="http://www.w3.org/2000/svg"><title id="chart-title">{}</title>"#,
         escape_html(title)
     );
     for (i, (label, value)) in rows.iter().enumerate() {
         let y = top + row_h * i as f64;
-        let shown: String = if label.chars().count() > 28 {
-            label.chars().take(27).chain(['…']).collect()
+        let shown: String = if label.chars().count() > 18 {
+            label.chars().take(17).chain(['…']).collect()
         } else {
             label.clone()
         };
         let w = (*value as f64 / max as f64) * plot_w;
         let _ = write!(
             svg,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="end" font-size="12" fill="{INK}">{}</text><rect x="{label_w}" y="{:.1}" width="{w:.1}" height="{:.1}" fill="{BRAND}"/><text x="{:.1}" y="{:.1}" font-size="12" fill="{INK}">{value}</text>"#,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="end" font-size="14" fill="{INK}">{}</text><rect x="{label_w}" y="{:.1}" width="{w:.1}" height="{:.1}" fill="{BRAND}"/><text x="{:.1}" y="{:.1}" font-size="14" fill="{INK}">{value}</text>"#,
             label_w - 8.0,
             y + row_h * 0.65,
             escape_html(&shown),

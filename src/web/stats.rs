@@ -69,20 +69,24 @@ fn period_of(f: &Fields, today: NaiveDate) -> Result<Period, FieldError> {
     }
 }
 
-fn month_label(lang: Lang, key: &str) -> String {
+/// `2026-03` → "mars".
+fn month_name(lang: Lang, key: &str) -> String {
     let month = key
         .get(5..7)
         .and_then(|m| m.parse::<usize>().ok())
         .filter(|m| (1..=12).contains(m));
-    match month {
-        Some(m) => {
-            let name = match lang {
-                Lang::Fr => FR_MONTHS[m - 1],
-                Lang::En => EN_MONTHS[m - 1],
-            };
-            format!("{name} {}", key.get(2..4).unwrap_or(""))
-        }
-        None => key.to_owned(),
+    match (month, lang) {
+        (Some(m), Lang::Fr) => FR_MONTHS[m - 1].to_owned(),
+        (Some(m), Lang::En) => EN_MONTHS[m - 1].to_owned(),
+        (None, _) => key.to_owned(),
+    }
+}
+
+/// `2026-03` → "mars 26".
+fn month_label(lang: Lang, key: &str) -> String {
+    match key.get(2..4) {
+        Some(year) if key.len() == 7 => format!("{} {year}", month_name(lang, key)),
+        _ => key.to_owned(),
     }
 }
 
@@ -154,7 +158,8 @@ async fn chart_of(
                 .unwrap_or(0)
         };
         bars.push(MonthBar {
-            label: month_label(lang, &key),
+            // The years are in the legend.
+            label: month_name(lang, &key),
             value: value(&found.groups, &key),
             previous: Some(value(&previous.groups, &key_before)),
         });
