@@ -932,12 +932,15 @@ async fn without_smtp_url_messages_are_written_as_eml_files() {
     })
     .await;
     assert!(eml.contains("method=REQUEST"), "{eml}");
-    let sent = eventually("the outbox row sent", WAIT, || async {
+    // The world's accounts may have sign-in emails of their own in the outbox.
+    eventually("the invitation's outbox row sent", WAIT, || async {
         let items = outbox(&w.app, Some("sent")).await;
-        (!items.is_empty()).then_some(items)
+        items
+            .iter()
+            .any(|i| i["kind"] == "invitation")
+            .then_some(())
     })
     .await;
-    assert_eq!(sent[0]["kind"], "invitation");
     w.app.stop().await;
 }
 
