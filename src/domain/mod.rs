@@ -43,6 +43,7 @@ pub mod attendance;
 pub mod calendar;
 pub mod clubs;
 pub mod cursor;
+pub mod daily;
 pub mod invite;
 pub mod messages;
 pub mod participants;

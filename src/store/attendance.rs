@@ -4,10 +4,13 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use sqlx::AssertSqlSafe;
 use uuid::Uuid;
 
-use super::{on_pool, on_tx, Store, StoreResult, Tx};
+use super::stats::id_key;
+use super::{on_pool, on_tx, Store, StoreError, StoreResult, Tx};
 use crate::domain::attendance::{Line, Mark};
+use crate::domain::daily::{self, DayCounts, DayKey};
 use crate::domain::places::EnrollmentStatus;
 use crate::domain::presence;
 use crate::domain::schedule::OccurrenceKey;
@@ -345,6 +348,7 @@ impl Tx {
         let key = sheet.key.to_string();
         let mut lines = sheet.lines.clone();
         lines.sort_by_key(|l| l.participant_id);
+        let facts_before = self.occurrence_facts(sheet.session_id, &key).await?;
         let (touched, years) = on_tx!(&mut *self, |tx| {
             let recorded_on = sqlx::query_scalar::<_, String>(
                 "SELECT local_date FROM attendance_sheets
@@ -502,6 +506,9 @@ impl Tx {
                 .collect();
             (touched, years)
         });
+        let facts_after = self.occurrence_facts(sheet.session_id, &key).await?;
+        self.add_daily_figures(&daily::change(&facts_before, &facts_after))
+            .await?;
         for participant_id in &touched {
             for year in &years {
                 self.rebuild_presence(*participant_id, *year).await?;
@@ -512,6 +519,122 @@ impl Tx {
         }
         Ok(Recorded::Changed)
     }
+}
+
+impl Tx {
+    /// One occurrence's records and walk-ins as the daily figures count them.
+    async fn occurrence_facts(
+        &mut self,
+        session_id: Uuid,
+        key: &str,
+    ) -> StoreResult<Vec<daily::Fact>> {
+        let is_postgres = self.is_postgres();
+        let (records, walk_ins) = on_tx!(self, |tx| {
+            let records: Vec<(String, Uuid, String, String, bool)> = sqlx::query_as(
+                "SELECT local_date, structure_id, situation, status, held_place FROM attendance
+                 WHERE session_id = $1 AND occurrence_key = $2",
+            )
+            .bind(session_id)
+            .bind(key)
+            .fetch_all(&mut *tx)
+            .await?;
+            let walk_ins: Vec<(String, String, i32)> = sqlx::query_as(
+                "SELECT local_date, situation, count FROM walk_ins
+                 WHERE session_id = $1 AND occurrence_key = $2",
+            )
+            .bind(session_id)
+            .bind(key)
+            .fetch_all(&mut *tx)
+            .await?;
+            (records, walk_ins)
+        });
+        let records = records.into_iter().map(
+            |(local_date, structure_id, situation, status, held_place)| daily::Fact::Record {
+                local_date,
+                structure: id_key(structure_id, is_postgres),
+                situation,
+                present: status == Mark::Present.as_str(),
+                held_place,
+            },
+        );
+        let walk_ins =
+            walk_ins
+                .into_iter()
+                .map(|(local_date, situation, count)| daily::Fact::WalkIns {
+                    local_date,
+                    situation,
+                    count: count.into(),
+                });
+        Ok(records.chain(walk_ins).collect())
+    }
+
+    /// Adds an occurrence's change to the daily figures, in key order.
+    async fn add_daily_figures(&mut self, change: &[(DayKey, DayCounts)]) -> StoreResult<()> {
+        if change.is_empty() {
+            return Ok(());
+        }
+        on_tx!(self, |tx| {
+            let mut upsert = sqlx::QueryBuilder::new(
+                "INSERT INTO daily_figures (structure, situation, local_date, records, present,
+                    held, held_present, walk_ins, occurrences) ",
+            );
+            upsert.push_values(change, |mut row, ((structure, situation, date), c)| {
+                row.push_bind(structure.clone())
+                    .push_bind(situation.clone())
+                    .push_bind(date.clone())
+                    .push_bind(c.records)
+                    .push_bind(c.present)
+                    .push_bind(c.held)
+                    .push_bind(c.held_present)
+                    .push_bind(c.walk_ins)
+                    .push_bind(c.occurrences);
+            });
+            upsert.push(
+                " ON CONFLICT (structure, situation, local_date) DO UPDATE SET
+                    records = daily_figures.records + excluded.records,
+                    present = daily_figures.present + excluded.present,
+                    held = daily_figures.held + excluded.held,
+                    held_present = daily_figures.held_present + excluded.held_present,
+                    walk_ins = daily_figures.walk_ins + excluded.walk_ins,
+                    occurrences = daily_figures.occurrences + excluded.occurrences",
+            );
+            upsert.build().execute(&mut *tx).await?;
+            // Only a key the occurrence left can be left with nothing.
+            for ((structure, situation, date), _) in
+                change.iter().filter(|(_, c)| c.occurrences < 0)
+            {
+                sqlx::query(
+                    "DELETE FROM daily_figures
+                     WHERE structure = $1 AND situation = $2 AND local_date = $3
+                       AND occurrences = 0",
+                )
+                .bind(structure)
+                .bind(situation)
+                .bind(date)
+                .execute(&mut *tx)
+                .await?;
+            }
+        });
+        Ok(())
+    }
+}
+
+/// The statement that fills `daily_figures` from the records: the backfill of the
+/// migration that made the table, so a rebuild and an upgrade compute them one way.
+fn daily_figures_backfill(is_postgres: bool) -> StoreResult<&'static str> {
+    let migration = if is_postgres {
+        include_str!("../../migrations/postgres/0008_daily_figures.sql")
+    } else {
+        include_str!("../../migrations/sqlite/0008_daily_figures.sql")
+    };
+    migration
+        .split_once("-- backfill\n")
+        .map(|(_, statement)| statement)
+        .ok_or_else(|| {
+            StoreError::Database(sqlx::Error::Protocol(
+                "migration 0008 has no backfill statement".into(),
+            ))
+        })
 }
 
 impl Store {
@@ -562,6 +685,7 @@ impl Store {
                 Some((key, date))
             },
         ));
+        let is_postgres = self.is_postgres();
         let mut tx = self.write().await?;
         on_tx!(&mut tx, |tx| {
             sqlx::query(RECOUNT_ALL_SHEETS).execute(&mut *tx).await?;
@@ -584,6 +708,12 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
+            sqlx::query("DELETE FROM daily_figures")
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(AssertSqlSafe(daily_figures_backfill(is_postgres)?))
+                .execute(&mut *tx)
+                .await?;
             sqlx::query("DELETE FROM first_encounters")
                 .execute(&mut *tx)
                 .await?;

@@ -4,7 +4,10 @@
 //!
 //! Sums come from one aggregate query per figure, grouped by the requested dimension:
 //! over the sheets (one row per occurrence, with its counts) when the grouping is an
-//! occurrence's (club, sport, month) and the scope allows, else over the records.
+//! occurrence's (club, sport, month) and the scope allows; over the daily figures (one
+//! row per day, structure and situation: `domain::daily`) for groupings by structure
+//! or situation and for a structure's view by month; else (a structure's view by club
+//! or sport, a club's view by structure or situation) over the records of the scope.
 //! Distinct participants come from the presence masks (one row per participant, year
 //! and group, a bit per day), counted in memory: a year of a thousand clubs is a few
 //! tens of thousands of rows, not every record.
@@ -20,6 +23,7 @@ use uuid::Uuid;
 use super::{on_pool, Store, StoreResult};
 use chrono::Datelike;
 
+use crate::domain::daily;
 use crate::domain::presence::{self, Presence};
 use crate::domain::stats::{Figures, GroupBy, Period};
 
@@ -43,7 +47,44 @@ enum Table {
 }
 
 /// The key of walk-ins in a grouping by structure: they belong to none.
-pub const WALK_IN_STRUCTURE: &str = "walk_in";
+pub const WALK_IN_STRUCTURE: &str = daily::WALK_IN;
+
+/// An id as the group keys of this backend spell it in SQL (see [`group_key`]).
+pub(crate) fn id_key(id: Uuid, is_postgres: bool) -> String {
+    if is_postgres {
+        id.hyphenated().to_string()
+    } else {
+        id.simple().to_string()
+    }
+}
+
+/// Which rows of `daily_figures` serve a grouping in a scope, as (condition, group
+/// key); `None` when they cannot (a club's or sport's groups, a club's view), or need
+/// not (months over everything: the sheets are fewer). `$3` is the structure's key.
+fn daily_rows(by: Option<GroupBy>, scope: StatsScope) -> Option<(&'static str, &'static str)> {
+    let month = "substr(local_date, 1, 7)";
+    match (scope, by) {
+        (StatsScope::All, Some(GroupBy::Situation)) => Some((
+            "$3 IS NULL AND structure = '*' AND situation <> '*'",
+            "situation",
+        )),
+        (StatsScope::All, Some(GroupBy::Structure)) => Some((
+            "$3 IS NULL AND situation = '*' AND structure <> '*'",
+            "structure",
+        )),
+        (StatsScope::Structure(_), Some(GroupBy::Situation)) => {
+            Some(("structure = $3 AND situation <> '*'", "situation"))
+        }
+        (StatsScope::Structure(_), Some(GroupBy::Structure)) => {
+            Some(("structure = $3 AND situation = '*'", "structure"))
+        }
+        (StatsScope::Structure(_), Some(GroupBy::Month)) => {
+            Some(("structure = $3 AND situation = '*'", month))
+        }
+        (StatsScope::Structure(_), None) => Some(("structure = $3 AND situation = '*'", "'total'")),
+        _ => None,
+    }
+}
 
 /// The SQL for the group key of `table`'s rows, as text.
 fn group_key(by: Option<GroupBy>, table: Table, is_postgres: bool) -> String {
@@ -217,12 +258,15 @@ impl Store {
             total.first_encounters += g.first_encounters;
         }
         if matches!(by, GroupBy::Situation | GroupBy::Structure) {
-            total.occurrences_held = self
-                .counts(&held_sql(None, scope, self.is_postgres()), period, scope)
-                .await?
-                .into_iter()
-                .map(|(_, n)| n)
-                .sum();
+            total.occurrences_held = match self.daily(period, None, scope).await? {
+                Some(days) => days.values().map(|g| g.occurrences_held).sum(),
+                None => self
+                    .counts(&held_sql(None, scope, self.is_postgres()), period, scope)
+                    .await?
+                    .into_iter()
+                    .map(|(_, n)| n)
+                    .sum(),
+            };
         }
         let groups = groups
             .into_values()
@@ -261,6 +305,46 @@ impl Store {
         Ok(presence::distinct_present(&rows, period, by))
     }
 
+    /// Every figure the daily figures hold (all but distinct participants and first
+    /// encounters), by group; `None` when they do not serve the grouping.
+    async fn daily(
+        &self,
+        period: Period,
+        by: Option<GroupBy>,
+        scope: StatsScope,
+    ) -> StoreResult<Option<BTreeMap<String, Figures>>> {
+        let Some((condition, key)) = daily_rows(by, scope) else {
+            return Ok(None);
+        };
+        let sql = format!(
+            "SELECT {key}, CAST(SUM(present) AS BIGINT), CAST(SUM(held) AS BIGINT),
+                CAST(SUM(held_present) AS BIGINT), CAST(SUM(walk_ins) AS BIGINT),
+                CAST(SUM(occurrences) AS BIGINT)
+             FROM daily_figures
+             WHERE local_date >= $1 AND local_date <= $2 AND {condition}
+             GROUP BY 1"
+        );
+        let structure = scope_id(scope).map(|id| id_key(id, self.is_postgres()));
+        let rows: Vec<(String, i64, i64, i64, i64, i64)> = on_pool!(self, |pool| {
+            sqlx::query_as(AssertSqlSafe(sql.clone()))
+                .bind(period.from.format("%Y-%m-%d").to_string())
+                .bind(period.to.format("%Y-%m-%d").to_string())
+                .bind(structure.clone())
+                .fetch_all(pool)
+                .await?
+        });
+        let mut groups: BTreeMap<String, Figures> = BTreeMap::new();
+        for (key, present, held, held_present, walk_ins, occurrences) in rows {
+            let g = group(&mut groups, &key);
+            g.participant_encounters = present;
+            g.confirmed_places = held;
+            g.attended_places = held_present;
+            g.walk_ins = walk_ins;
+            g.occurrences_held = occurrences;
+        }
+        Ok(Some(groups))
+    }
+
     /// Every figure but distinct participants, by group.
     async fn sums(
         &self,
@@ -269,6 +353,14 @@ impl Store {
         scope: StatsScope,
     ) -> StoreResult<BTreeMap<String, Figures>> {
         let pg = self.is_postgres();
+        if let Some(mut groups) = self.daily(period, by, scope).await? {
+            if let Some(sql) = sum_sql(Table::Firsts, "COUNT(*)", by, scope, pg) {
+                for (key, value) in self.counts(&sql, period, scope).await? {
+                    group(&mut groups, &key).first_encounters = value;
+                }
+            }
+            return Ok(groups);
+        }
         let from = period.from.format("%Y-%m-%d").to_string();
         let to = period.to.format("%Y-%m-%d").to_string();
         let id = scope_id(scope);
