@@ -10,6 +10,7 @@ pub mod config;
 pub mod domain;
 pub mod jobs;
 pub mod mail;
+pub mod maintenance;
 pub mod ops;
 pub mod planning;
 pub mod printable;

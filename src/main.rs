@@ -1,4 +1,4 @@
-//! Command line: `serve`, `migrate`, `users create`.
+//! Command line: `serve`, `migrate`, `check`, `backup`, `users create`, `mail preview`.
 
 use std::process::ExitCode;
 
@@ -9,6 +9,7 @@ use uuid::Uuid;
 use entourage_sport::config::{Config, LogFormat, Settings};
 use entourage_sport::domain::access::{Role, ROLE_CHOICES};
 use entourage_sport::domain::rsvp::Signer;
+use entourage_sport::maintenance::{backup, check};
 use entourage_sport::ops::users::{create_user, Actor, NewUser};
 use entourage_sport::secret::SecretError;
 use entourage_sport::store::users::User;
@@ -34,6 +35,17 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Check the configuration without changing anything: database, pending
+    /// migrations, SMTP session (or the outbox folder), email and page templates.
+    /// One line per check; exits non-zero when one fails.
+    Check,
+    /// Write a consistent copy of the SQLite database while the service runs, and
+    /// check it (PostgreSQL: use pg_dump). See docs/backup.md.
+    Backup {
+        /// The file to write; never overwritten.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
     /// Manage accounts.
     Users {
         #[command(subcommand)]
@@ -82,13 +94,17 @@ async fn main() -> ExitCode {
     let config = match Config::from_settings(&cli.settings) {
         Ok(config) => config,
         Err(error) => {
-            eprintln!("entourage-sport: invalid configuration: {error}");
+            if matches!(cli.command, Command::Check) {
+                println!("{}", check::Line::fail("configuration", error.to_string()));
+            } else {
+                eprintln!("entourage-sport: invalid configuration: {error}");
+            }
             return ExitCode::from(2);
         }
     };
     init_logging(config.log_format);
     match run(cli.command, config).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(message) => {
             eprintln!("entourage-sport: {message}");
             ExitCode::FAILURE
@@ -137,14 +153,33 @@ async fn create_account(config: &Config, new: NewUser) -> Result<(User, String),
     created.map_err(|error| error.to_string())
 }
 
-async fn run(command: Command, config: Config) -> Result<(), String> {
+async fn run(command: Command, config: Config) -> Result<ExitCode, String> {
     match command {
         Command::Migrate => {
             let store = store(&config).await?;
             tracing::info!(database = store.backend(), "migrations applied");
             store.close().await;
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
+        Command::Check => {
+            let lines = check::run(&config, |line| println!("{line}")).await;
+            Ok(if lines.iter().any(check::Line::failed) {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Backup { out } => match backup::run(&config, &out).await {
+            Ok(written) => {
+                print!("{}", backup::describe(&written, &config.database));
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(error @ backup::BackupCommandError::Postgres { .. }) => {
+                eprintln!("entourage-sport: {error}");
+                Ok(ExitCode::from(2))
+            }
+            Err(error) => Err(error.to_string()),
+        },
         Command::Serve => {
             let database = config.database.clone();
             let service = match Service::build(config).await {
@@ -162,7 +197,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 }
                 Err(error) => return Err(format!("cannot start: {error}")),
             };
-            serve(service).await
+            serve(service).await.map(|()| ExitCode::SUCCESS)
         }
         Command::Mail {
             command: MailCommand::Preview { out },
@@ -170,7 +205,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             let written = entourage_sport::mail::preview::write_all(&config, &out)
                 .map_err(|e| e.to_string())?;
             println!("{written} files written to {}", out.display());
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Command::Users {
             command:
@@ -201,7 +236,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 user.email
             );
             println!("{token}");
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

@@ -7,6 +7,7 @@ use std::process::Command;
 use common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
+use sqlx::Connection;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_entourage-sport");
 
@@ -537,4 +538,444 @@ fn the_binary_works_alone_in_another_folder() {
         written >= 36,
         "every message in both languages: {written} files"
     );
+}
+
+// ---------------------------------------------------------------------------------
+// Operator commands: check, backup; instances starting together on PostgreSQL
+// ---------------------------------------------------------------------------------
+
+/// The binary with only `vars` from the settings' variables (none inherited from the
+/// shell running the tests); stdout, stderr and the exit code.
+fn operator(args: &[&str], vars: &[(&str, &str)]) -> (String, String, Option<i32>) {
+    let mut command = Command::new(BINARY);
+    command.args(args);
+    for name in [
+        "DATABASE_URL",
+        "BIND",
+        "PUBLIC_URL",
+        "SMTP_URL",
+        "MAIL_FROM",
+        "MAIL_ORGANIZER",
+        "SECRET_KEY",
+        "TEMPLATES_DIR",
+        "DATA_DIR",
+        "LOG_FORMAT",
+    ] {
+        command.env_remove(name);
+    }
+    command.envs(vars.iter().copied());
+    let output = command.output().expect("the binary runs");
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+        output.status.code(),
+    )
+}
+
+/// The line of check `name`, whatever its outcome.
+fn check_line<'a>(stdout: &'a str, name: &str) -> &'a str {
+    stdout
+        .lines()
+        .find(|line| {
+            line.get(5..).is_some_and(|rest| {
+                rest.starts_with(&format!("{name} ")) || rest.starts_with(&format!("{name}:"))
+            })
+        })
+        .unwrap_or_else(|| panic!("no line for {name} in:\n{stdout}"))
+}
+
+/// A port nothing listens on (bound, then released).
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[test]
+fn check_prints_a_line_per_check_and_fails_naming_the_check() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().display().to_string();
+    let url = format!("sqlite://{}", data.path().join("check.sqlite").display());
+    let smtp = common::smtp::SmtpServer::start();
+    let smtp_url = smtp.url();
+
+    // A database not created yet: reported, not created, every migration pending.
+    let (stdout, stderr, code) = operator(
+        &["check"],
+        &[
+            ("DATABASE_URL", &url),
+            ("DATA_DIR", &dir),
+            ("SMTP_URL", &smtp_url),
+        ],
+    );
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(
+        check_line(&stdout, "database").contains("not created yet"),
+        "{stdout}"
+    );
+    assert!(
+        check_line(&stdout, "migrations")
+            .starts_with("ok   migrations (0 applied, 7 pending: 0001_"),
+        "{stdout}"
+    );
+    assert!(
+        !data.path().join("check.sqlite").exists(),
+        "check created the database"
+    );
+    assert!(
+        !data.path().join("secret_key").exists(),
+        "check generated a key"
+    );
+
+    // A good configuration, migrated: every line ok, exit 0, nothing sent.
+    let (_, _, migrated) = operator(&["migrate"], &[("DATABASE_URL", &url), ("DATA_DIR", &dir)]);
+    assert_eq!(migrated, Some(0));
+    let (stdout, stderr, code) = operator(
+        &["check"],
+        &[
+            ("DATABASE_URL", &url),
+            ("DATA_DIR", &dir),
+            ("SMTP_URL", &smtp_url),
+        ],
+    );
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    for name in [
+        "configuration",
+        "secret key",
+        "database",
+        "migrations",
+        "smtp",
+        "email templates",
+        "page templates",
+    ] {
+        assert!(check_line(&stdout, name).starts_with("ok   "), "{stdout}");
+    }
+    assert!(
+        check_line(&stdout, "database").contains(&format!(
+            "sqlite, {}",
+            data.path().join("check.sqlite").display()
+        )),
+        "{stdout}"
+    );
+    assert!(
+        check_line(&stdout, "migrations").contains("7 applied, none pending"),
+        "{stdout}"
+    );
+    assert!(check_line(&stdout, "smtp").contains(&smtp_url), "{stdout}");
+    assert_eq!(smtp.count(), 0, "check sent a message");
+
+    // No SMTP_URL: the outbox folder is checked instead.
+    let (stdout, _, code) = operator(&["check"], &[("DATABASE_URL", &url), ("DATA_DIR", &dir)]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        check_line(&stdout, "outbox folder").starts_with("ok   outbox folder"),
+        "{stdout}"
+    );
+
+    // A relay that does not answer: its line fails, naming it without the password;
+    // the other checks still run; the exit status says it failed.
+    let port = closed_port();
+    let broken = format!("smtp://mailer:hunter2-secret@127.0.0.1:{port}");
+    let (stdout, stderr, code) = operator(
+        &["check"],
+        &[
+            ("DATABASE_URL", &url),
+            ("DATA_DIR", &dir),
+            ("SMTP_URL", &broken),
+        ],
+    );
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    let line = check_line(&stdout, "smtp");
+    assert!(line.starts_with("FAIL smtp: "), "{stdout}");
+    assert!(
+        line.contains(&format!("smtp://mailer:***@127.0.0.1:{port}")),
+        "{stdout}"
+    );
+    assert!(
+        !format!("{stdout}{stderr}").contains("hunter2"),
+        "{stdout}{stderr}"
+    );
+    for name in [
+        "database",
+        "migrations",
+        "email templates",
+        "page templates",
+    ] {
+        assert!(check_line(&stdout, name).starts_with("ok   "), "{stdout}");
+    }
+
+    // An unreachable database: it fails, the migrations are skipped, the rest runs.
+    let database = format!(
+        "postgres://sport:hunter2-secret@127.0.0.1:{}/sport",
+        closed_port()
+    );
+    let (stdout, stderr, code) = operator(
+        &["check"],
+        &[
+            ("DATABASE_URL", &database),
+            ("DATA_DIR", &dir),
+            ("SECRET_KEY", TEST_SECRET_KEY),
+        ],
+    );
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    let line = check_line(&stdout, "database");
+    assert!(line.starts_with("FAIL database: "), "{stdout}");
+    assert!(line.contains("postgres://sport:***@127.0.0.1:"), "{stdout}");
+    assert!(
+        check_line(&stdout, "migrations").starts_with("skip migrations"),
+        "{stdout}"
+    );
+    assert!(
+        check_line(&stdout, "email templates").starts_with("ok   "),
+        "{stdout}"
+    );
+    assert!(
+        !format!("{stdout}{stderr}").contains("hunter2"),
+        "{stdout}{stderr}"
+    );
+
+    // An invalid setting: the configuration line names it, exit 2.
+    let (stdout, _, code) = operator(&["check"], &[("DATABASE_URL", &url), ("BIND", "here")]);
+    assert_eq!(code, Some(2), "{stdout}");
+    assert!(stdout.starts_with("FAIL configuration: BIND"), "{stdout}");
+}
+
+/// Clients register participants over HTTP while the binary takes a backup. Every
+/// participant whose creation had been answered (so committed) before the backup
+/// began is in the copy, the copy passes integrity_check, and a service started on
+/// a copy of it serves them: the restore in docs/backup.md.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_backup_taken_under_load_holds_every_committed_write() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    let data = tempfile::tempdir().unwrap();
+    let database = data.path().join("live.sqlite");
+    let url = format!("sqlite://{}", database.display());
+    // Backups are SQLite's: this test runs on SQLite whatever TEST_DATABASE_URL says.
+    let app = spawn_with(TestOptions {
+        database_url: Some(url.clone()),
+        data_dir: Some(data.path().to_path_buf()),
+        ..Default::default()
+    })
+    .await;
+    let structure = app.structure("Foyer Load").await;
+    let worker = app.user("social_worker", None, Some(&structure)).await;
+    let app = Arc::new(app);
+
+    let answered: Arc<Mutex<Vec<String>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut clients = Vec::new();
+    for client in 0..4 {
+        let (app, worker, answered, stop) =
+            (app.clone(), worker.clone(), answered.clone(), stop.clone());
+        clients.push(tokio::spawn(async move {
+            let mut n = 0;
+            while !stop.load(Ordering::SeqCst) {
+                n += 1;
+                let created = app
+                    .post(
+                        "/api/v1/participants",
+                        &worker,
+                        json!({
+                            "first_name": format!("Load{client}x{n}"),
+                            "last_name": "Test",
+                            "language": "fr",
+                            "situation": "shelter",
+                            "notify_referrer": false,
+                            "consent": true
+                        }),
+                    )
+                    .await;
+                assert_eq!(created.status, StatusCode::CREATED, "{created:?}");
+                answered.lock().unwrap().push(created.id());
+            }
+        }));
+    }
+    while answered.lock().unwrap().len() < 40 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+
+    let out = data.path().join("backups/backup.sqlite");
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    let committed_before: Vec<String> = answered.lock().unwrap().clone();
+    let backup = {
+        let (url, out) = (url.clone(), out.display().to_string());
+        tokio::task::spawn_blocking(move || {
+            operator(&["backup", "--out", &out], &[("DATABASE_URL", &url)])
+        })
+    };
+    let (stdout, stderr, code) = backup.await.unwrap();
+    let answered_during = answered.lock().unwrap().len();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    stop.store(true, Ordering::SeqCst);
+    for client in clients {
+        client.await.unwrap();
+    }
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.starts_with(&format!("wrote {}", out.display())),
+        "{stdout}"
+    );
+    assert!(stdout.contains("integrity_check ok"), "{stdout}");
+    assert!(stdout.contains("participants"), "{stdout}");
+    let total = answered.lock().unwrap().len();
+    assert!(
+        answered_during > committed_before.len() && total > answered_during,
+        "the writes went on while the backup ran: {} before, {answered_during} by its end, {total} in all",
+        committed_before.len()
+    );
+
+    // The copy, read directly: whole, with every write answered before it began.
+    let mut copy = sqlx::SqliteConnection::connect(&format!("sqlite://{}", out.display()))
+        .await
+        .unwrap();
+    let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&mut copy)
+        .await
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    let held: std::collections::HashSet<String> =
+        sqlx::query_scalar::<_, uuid::Uuid>("SELECT id FROM participants")
+            .fetch_all(&mut copy)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|id| id.to_string())
+            .collect();
+    copy.close().await.unwrap();
+    let missing: Vec<&String> = committed_before
+        .iter()
+        .filter(|id| !held.contains(*id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "committed before the backup, not in it: {missing:?}"
+    );
+    assert!(held.len() <= total);
+
+    // Never overwritten.
+    let size = std::fs::metadata(&out).unwrap().len();
+    let again = {
+        let (url, out) = (url.clone(), out.display().to_string());
+        tokio::task::spawn_blocking(move || {
+            operator(&["backup", "--out", &out], &[("DATABASE_URL", &url)])
+        })
+    };
+    let (stdout, stderr, code) = again.await.unwrap();
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("already exists: not overwritten"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::metadata(&out).unwrap().len(), size);
+
+    // Restore: the service stopped, the backup in the database's place, started again.
+    let app = Arc::into_inner(app).expect("clients finished");
+    let _data_guard = app.stop().await;
+    let restored_dir = tempfile::tempdir().unwrap();
+    let restored = restored_dir.path().join("restored.sqlite");
+    std::fs::copy(&out, &restored).unwrap();
+    let app = spawn_with(TestOptions {
+        database_url: Some(format!("sqlite://{}", restored.display())),
+        data_dir: Some(restored_dir.path().to_path_buf()),
+        no_admin: true,
+        ..Default::default()
+    })
+    .await;
+    for id in [&committed_before[0], committed_before.last().unwrap()] {
+        let found = app
+            .get(&format!("/api/v1/participants/{id}"), &worker)
+            .await;
+        assert_eq!(found.status, StatusCode::OK, "{found:?}");
+    }
+    app.stop().await;
+}
+
+#[test]
+fn backup_on_postgresql_points_to_pg_dump() {
+    let (stdout, stderr, code) = operator(
+        &["backup", "--out", "entourage.dump"],
+        &[(
+            "DATABASE_URL",
+            "postgres://sport:hunter2-secret@db.example.org:5432/sport",
+        )],
+    );
+    assert_eq!(code, Some(2), "{stdout}{stderr}");
+    assert!(
+        stderr.contains(
+            "pg_dump --format=custom --file=entourage.dump 'postgres://sport:***@db.example.org:5432/sport'"
+        ),
+        "{stderr}"
+    );
+    assert!(!format!("{stdout}{stderr}").contains("hunter2"), "{stderr}");
+}
+
+/// Three instances start at once on one fresh PostgreSQL database: sqlx's migrator
+/// holds an advisory lock, so one applies the migrations while the others wait; each
+/// is built (so migrated) before it can bind, and each serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_starting_together_on_postgresql_migrate_once() {
+    if std::env::var("TEST_DATABASE_URL").map_or(true, |u| u.is_empty()) {
+        eprintln!("skipped: instances_starting_together_on_postgresql_migrate_once needs TEST_DATABASE_URL");
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let url = database_url(data.path()).await;
+    let builds: Vec<_> = (0..3)
+        .map(|_| {
+            let settings = entourage_sport::config::Settings {
+                database_url: url.clone(),
+                bind: "127.0.0.1:0".into(),
+                data_dir: data.path().to_path_buf(),
+                secret_key: Some(TEST_SECRET_KEY.into()),
+                ..Default::default()
+            };
+            let config = entourage_sport::config::Config::from_settings(&settings).unwrap();
+            tokio::spawn(async move {
+                let service = entourage_sport::Service::build(config).await?;
+                // Built means migrated: the schema is current before anything binds.
+                let status = service.state.store.migration_status().await?;
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>((service, status))
+            })
+        })
+        .collect();
+    let expected = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres"))
+        .unwrap()
+        .count();
+    let mut stops = Vec::new();
+    for build in builds {
+        let (service, status) = build.await.unwrap().expect("every instance starts");
+        assert!(status.pending.is_empty(), "{status:?}");
+        assert_eq!(status.applied, expected, "{status:?}");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (address, serving) = service
+            .bind(async move {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        let served = tokio::spawn(serving);
+        let health = reqwest::get(format!("http://{address}/healthz"))
+            .await
+            .unwrap();
+        assert_eq!(health.status(), StatusCode::OK);
+        stops.push((stop, served));
+    }
+    let mut db = sqlx::PgConnection::connect(&url).await.unwrap();
+    let rows: Vec<(i64, i64, bool)> = sqlx::query_as(
+        "SELECT version, count(*), bool_and(success) FROM _sqlx_migrations GROUP BY version ORDER BY version",
+    )
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    db.close().await.unwrap();
+    assert_eq!(rows.len(), expected, "{rows:?}");
+    assert!(
+        rows.iter().all(|(_, count, ok)| *count == 1 && *ok),
+        "{rows:?}"
+    );
+    for (stop, served) in stops {
+        let _ = stop.send(());
+        served.await.unwrap().unwrap();
+    }
 }

@@ -60,9 +60,18 @@ fn sample_event(method: Method) -> Event {
     }
 }
 
-/// Writes `{kind}.{lang}.eml` and `{kind}.{lang}.html` for every message; returns how
-/// many files.
-pub fn write_all(config: &Config, out: &Path) -> Result<usize, PreviewError> {
+/// One message rendered with sample data: the `.eml` a mail client receives and its
+/// HTML part alone.
+pub struct Preview {
+    pub kind: MessageKind,
+    pub lang: Lang,
+    pub eml: Vec<u8>,
+    pub html: String,
+}
+
+/// Every message in both languages, rendered and built as MIME, without writing
+/// anything: `mail preview` writes them, `check` only needs them to succeed.
+pub fn render_all(config: &Config) -> Result<Vec<Preview>, PreviewError> {
     let templates = Templates::load(config.templates_dir.as_deref())?;
     let from: Mailbox = config
         .mail_from
@@ -71,8 +80,7 @@ pub fn write_all(config: &Config, out: &Path) -> Result<usize, PreviewError> {
     let to: Mailbox = "Amina <amina@example.org>"
         .parse()
         .map_err(|e: lettre::address::AddressError| PreviewError::From(e.to_string()))?;
-    std::fs::create_dir_all(out).map_err(|e| PreviewError::Write(out.display().to_string(), e))?;
-    let mut written = 0;
+    let mut previews = Vec::new();
     for kind in MessageKind::ALL {
         for lang in Lang::ALL {
             let context = MailContext::sample(kind, lang);
@@ -99,16 +107,33 @@ pub fn write_all(config: &Config, out: &Path) -> Result<usize, PreviewError> {
             let message_id = format!("<preview-{}-{}@example.org>", kind.as_str(), lang.as_str());
             let message = mime::build(&from, &to, &message_id, &rendered, part.as_ref())
                 .map_err(|e| PreviewError::Build(e.to_string()))?;
-            let stem = format!("{}.{}", kind.as_str(), lang.as_str());
-            for (name, bytes) in [
-                (format!("{stem}.eml"), message.formatted()),
-                (format!("{stem}.html"), rendered.html.into_bytes()),
-            ] {
-                let path = out.join(name);
-                std::fs::write(&path, bytes)
-                    .map_err(|e| PreviewError::Write(path.display().to_string(), e))?;
-                written += 1;
-            }
+            previews.push(Preview {
+                kind,
+                lang,
+                eml: message.formatted(),
+                html: rendered.html,
+            });
+        }
+    }
+    Ok(previews)
+}
+
+/// Writes `{kind}.{lang}.eml` and `{kind}.{lang}.html` for every message; returns how
+/// many files.
+pub fn write_all(config: &Config, out: &Path) -> Result<usize, PreviewError> {
+    let previews = render_all(config)?;
+    std::fs::create_dir_all(out).map_err(|e| PreviewError::Write(out.display().to_string(), e))?;
+    let mut written = 0;
+    for preview in previews {
+        let stem = format!("{}.{}", preview.kind.as_str(), preview.lang.as_str());
+        for (name, bytes) in [
+            (format!("{stem}.eml"), preview.eml),
+            (format!("{stem}.html"), preview.html.into_bytes()),
+        ] {
+            let path = out.join(name);
+            std::fs::write(&path, bytes)
+                .map_err(|e| PreviewError::Write(path.display().to_string(), e))?;
+            written += 1;
         }
     }
     Ok(written)

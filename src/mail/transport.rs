@@ -36,6 +36,23 @@ impl Transport {
         ))
     }
 
+    /// Opens one session with the relay of `url` as delivery would (connection, EHLO,
+    /// STARTTLS or TLS, login when credentials are given), says NOOP and sends
+    /// nothing. The error is lettre's, which names the cause, never the URL.
+    pub async fn open_session(url: &str, timeout: std::time::Duration) -> Result<(), String> {
+        let smtp: AsyncSmtpTransport<Tokio1Executor> =
+            AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                .map_err(|e| e.to_string())?
+                .pool_config(PoolConfig::new().max_size(1))
+                .timeout(Some(timeout))
+                .build();
+        match smtp.test_connection().await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("the server did not answer NOOP".to_owned()),
+            Err(error) => Err(error.to_string()),
+        }
+    }
+
     pub fn files(dir: &Path) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
         Ok(Self::Files(AsyncFileTransport::new(dir)))

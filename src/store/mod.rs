@@ -8,6 +8,7 @@ pub mod attendance;
 pub mod clubs;
 pub mod enrollments;
 pub mod mail_facts;
+pub mod maintenance;
 pub mod outbox;
 pub mod pages;
 pub mod participants;
@@ -32,6 +33,15 @@ use crate::config::DatabaseUrl;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The migrations built into the binary for one backend.
+pub(crate) fn migrator(postgres: bool) -> &'static sqlx::migrate::Migrator {
+    if postgres {
+        &POSTGRES_MIGRATIONS
+    } else {
+        &SQLITE_MIGRATIONS
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -216,6 +226,12 @@ impl Store {
         matches!(self, Store::Postgres(_))
     }
 
+    /// Applies pending migrations. On PostgreSQL, sqlx's `Migrator::run` holds a
+    /// session advisory lock (`pg_advisory_lock`, keyed on the database's name) from
+    /// before it creates `_sqlx_migrations` until after the last migration, so
+    /// instances starting at once apply each migration once: the others wait, then
+    /// find nothing left to do. `Service::build` returns only after this, and only a
+    /// built service can bind, so no instance serves an older schema.
     pub async fn migrate(&self) -> StoreResult<()> {
         match self {
             Self::Sqlite { pool, .. } => SQLITE_MIGRATIONS.run(pool).await?,
