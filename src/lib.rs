@@ -10,6 +10,7 @@ pub mod config;
 pub mod domain;
 pub mod jobs;
 pub mod mail;
+pub mod metrics;
 pub mod ops;
 pub mod planning;
 pub mod printable;
@@ -63,6 +64,7 @@ impl Service {
                 store,
                 config: Arc::new(config),
                 mailer: Arc::new(mailer),
+                metrics: Arc::new(metrics::Metrics::new()),
             },
         })
     }
@@ -87,6 +89,7 @@ impl Service {
         let jobs = jobs::spawn(
             &self.state.store,
             &self.state.mailer,
+            &self.state.metrics,
             &self.state.config.jobs,
         );
         let app = api::app(self.state.clone(), web::mount);

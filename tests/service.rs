@@ -538,3 +538,85 @@ fn the_binary_works_alone_in_another_folder() {
         "every message in both languages: {written} files"
     );
 }
+
+#[tokio::test]
+async fn metrics_do_not_exist_without_a_token() {
+    let app = spawn_app().await;
+    for token in [None, Some("anything-at-all-0123456789")] {
+        let answer = app.call(Method::GET, "/metrics", token, None).await;
+        assert_problem(&answer, 404, None);
+    }
+}
+
+async fn readyz(app: &TestApp) -> Answer {
+    app.call(Method::GET, "/readyz", None, None).await
+}
+
+#[tokio::test]
+async fn readiness_names_a_pending_migration() {
+    let app = spawn_app().await;
+    // The worker's first look at the outbox comes right after start.
+    let mut ready = readyz(&app).await;
+    for _ in 0..50 {
+        if ready.status == StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        ready = readyz(&app).await;
+    }
+    assert_eq!(ready.status, StatusCode::OK, "{ready:?}");
+    assert_eq!(
+        ready.body,
+        json!({"status": "ok", "checks": {"database": "ok", "migrations": "ok", "mail_worker": "ok"}})
+    );
+    let spec = app.call(Method::GET, "/openapi.json", None, None).await;
+    assert!(spec.body["paths"].get("/readyz").is_some(), "documented");
+
+    // As if this binary were newer than the database: its last migration not applied.
+    let forget =
+        "DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)";
+    match &app.store {
+        entourage_sport::store::Store::Sqlite { pool, .. } => {
+            sqlx::query(forget).execute(pool).await.unwrap();
+        }
+        entourage_sport::store::Store::Postgres(pool) => {
+            sqlx::query(forget).execute(pool).await.unwrap();
+        }
+    }
+    let pending = readyz(&app).await;
+    assert_eq!(
+        pending.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{pending:?}"
+    );
+    assert_eq!(
+        pending.body,
+        json!({"status": "unavailable", "checks": {"database": "ok", "migrations": "1 pending", "mail_worker": "ok"}})
+    );
+}
+
+#[tokio::test]
+async fn readiness_names_a_mail_worker_that_does_not_run() {
+    // The real application on a real database, served without its background jobs:
+    // what an instance whose worker died answers.
+    let data = tempfile::tempdir().unwrap();
+    let settings = entourage_sport::config::Settings {
+        database_url: database_url(data.path()).await,
+        data_dir: data.path().to_owned(),
+        secret_key: Some(TEST_SECRET_KEY.into()),
+        ..Default::default()
+    };
+    let config = entourage_sport::config::Config::from_settings(&settings).unwrap();
+    let service = entourage_sport::Service::build(config).await.unwrap();
+    let app = entourage_sport::api::app(service.state.clone(), entourage_sport::web::mount);
+    let client = poem::test::TestClient::new(app);
+    let answer = client.get("/readyz").send().await;
+    answer.assert_status(poem::http::StatusCode::SERVICE_UNAVAILABLE);
+    let body: serde_json::Value =
+        serde_json::from_str(&answer.0.into_body().into_string().await.unwrap()).unwrap();
+    assert_eq!(
+        body,
+        json!({"status": "unavailable", "checks": {"database": "ok", "migrations": "ok", "mail_worker": "not running"}})
+    );
+    service.state.store.close().await;
+}
