@@ -181,6 +181,7 @@ fn secrets_from_the_environment_stay_out_of_help_and_errors() {
         ),
         ("SMTP_URL", format!("smtp://mailer:{password}@smtp.invalid")),
         ("SECRET_KEY", key.to_owned()),
+        ("METRICS_TOKEN", format!("metrics-{key}")),
     ];
     let help = Command::new(BINARY)
         .arg("--help")
@@ -190,6 +191,7 @@ fn secrets_from_the_environment_stay_out_of_help_and_errors() {
     assert!(help.status.success(), "{help:?}");
     let shown = String::from_utf8_lossy(&help.stdout);
     assert!(shown.contains("DATABASE_URL"), "{shown}");
+    assert!(shown.contains("METRICS_TOKEN"), "{shown}");
     assert!(!shown.contains(password) && !shown.contains(key), "{shown}");
 
     let invalid = Command::new(BINARY)
@@ -619,4 +621,53 @@ async fn readiness_names_a_mail_worker_that_does_not_run() {
         json!({"status": "unavailable", "checks": {"database": "ok", "migrations": "ok", "mail_worker": "not running"}})
     );
     service.state.store.close().await;
+}
+
+/// Takes `n` connections of the pool, waiting for each as long as needed.
+async fn hold<DB: sqlx::Database>(
+    pool: &entourage_sport::store::pool::CountedPool<DB>,
+    n: usize,
+) -> Vec<sqlx::pool::PoolConnection<DB>> {
+    let mut held = Vec::new();
+    for _ in 0..n {
+        held.push(pool.acquire().await.expect("a connection"));
+    }
+    held
+}
+
+#[tokio::test]
+async fn the_pool_counts_the_tasks_waiting_for_a_connection() {
+    use entourage_sport::store::Store;
+    let app = spawn_app().await;
+    let max = app.store.pool_state().max;
+    // Every connection taken: the next query waits, and is counted while it does.
+    let (sqlite, postgres) = match &app.store {
+        Store::Sqlite { pool, .. } => (hold(pool, max).await, Vec::new()),
+        Store::Postgres(pool) => (Vec::new(), hold(pool, max).await),
+    };
+    assert_eq!(app.store.pool_state().in_use, max);
+    let store = app.store.clone();
+    let query = tokio::spawn(async move { store.ping().await });
+    let mut waiting = 0;
+    for _ in 0..100 {
+        waiting = app.store.pool_state().waiting;
+        if waiting >= 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(waiting >= 1, "the query waits for a connection");
+    drop((sqlite, postgres));
+    query
+        .await
+        .unwrap()
+        .expect("the query ran once a connection was free");
+    for _ in 0..100 {
+        waiting = app.store.pool_state().waiting;
+        if waiting == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(waiting, 0, "nobody waits once connections are free");
 }
