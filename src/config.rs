@@ -67,6 +67,9 @@ pub struct Settings {
     /// Folder for local files (SQLite database, outbox).
     #[arg(global = true, long, env = "DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
+    /// Bearer token that opens /metrics; unset: /metrics does not exist (404).
+    #[arg(global = true, long, env = "METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Settings {
@@ -85,6 +88,7 @@ impl Default for Settings {
             mail_poll_millis: 2000,
             log_format: "text".into(),
             data_dir: PathBuf::from("./data"),
+            metrics_token: None,
         }
     }
 }
@@ -179,6 +183,10 @@ impl fmt::Debug for Settings {
             .field("templates_dir", &self.templates_dir)
             .field("log_format", &self.log_format)
             .field("data_dir", &self.data_dir)
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| Masked),
+            )
             .finish()
     }
 }
@@ -198,6 +206,8 @@ pub struct Config {
     pub templates_dir: Option<PathBuf>,
     pub log_format: LogFormat,
     pub data_dir: PathBuf,
+    /// `None`: no /metrics.
+    pub metrics_token: Option<String>,
     /// Timing of the background work (shorter in tests).
     pub jobs: JobTiming,
 }
@@ -216,6 +226,10 @@ impl fmt::Debug for Config {
             .field("templates_dir", &self.templates_dir)
             .field("log_format", &self.log_format)
             .field("data_dir", &self.data_dir)
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| Masked),
+            )
             .field("jobs", &self.jobs)
             .finish()
     }
@@ -323,6 +337,23 @@ impl Config {
                 }
             })
             .transpose()?;
+        let metrics_token = settings
+            .metrics_token
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| {
+                // A short token could be guessed; the metrics tell how busy the service is.
+                if t.len() >= 16 {
+                    Ok(t.to_owned())
+                } else {
+                    Err(invalid(
+                        "METRICS_TOKEN",
+                        "must be at least 16 characters long",
+                    ))
+                }
+            })
+            .transpose()?;
         let database = parse_database_url(&settings.database_url)?;
         let log_format = match settings.log_format.trim().to_ascii_lowercase().as_str() {
             "text" => LogFormat::Text,
@@ -346,6 +377,7 @@ impl Config {
             templates_dir: settings.templates_dir.clone(),
             log_format,
             data_dir: settings.data_dir.clone(),
+            metrics_token,
             jobs: JobTiming {
                 mail_poll: std::time::Duration::from_millis(settings.mail_poll_millis.max(10)),
                 lease: std::time::Duration::from_secs(settings.mail_lease_seconds.max(1)),
@@ -431,6 +463,7 @@ mod tests {
 
     const PASSWORD: &str = "s3cr3t-pa55";
     const KEY: &str = "signing-key-0123456789abcdef0123456789";
+    const METRICS_TOKEN: &str = "metrics-token-0123456789abcdef";
 
     fn with_secrets() -> Settings {
         Settings {
@@ -439,6 +472,7 @@ mod tests {
                 "smtps://mailer:{PASSWORD}@smtp.example.org?tls=required"
             )),
             secret_key: Some(KEY.into()),
+            metrics_token: Some(METRICS_TOKEN.into()),
             ..Settings::default()
         }
     }
@@ -454,6 +488,8 @@ mod tests {
         ] {
             assert!(!shown.contains(PASSWORD), "{shown}");
             assert!(!shown.contains(KEY), "{shown}");
+            assert!(!shown.contains(METRICS_TOKEN), "{shown}");
+            assert!(shown.contains("metrics_token: Some("), "{shown}");
             assert!(
                 shown.contains("postgres://sport:***@db.example.org:5432/sport"),
                 "{shown}"
@@ -523,6 +559,10 @@ mod tests {
         assert_eq!(bad(|s| s.mail_from = "nobody".into()), "MAIL_FROM");
         assert_eq!(bad(|s| s.secret_key = Some("short".into())), "SECRET_KEY");
         assert_eq!(bad(|s| s.mail_hourly_limit = 0), "MAIL_HOURLY_LIMIT");
+        assert_eq!(
+            bad(|s| s.metrics_token = Some("short".into())),
+            "METRICS_TOKEN"
+        );
         assert_eq!(
             bad(|s| s.mail_organizer = Some("x".into())),
             "MAIL_ORGANIZER"

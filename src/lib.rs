@@ -11,6 +11,7 @@ pub mod domain;
 pub mod jobs;
 pub mod mail;
 pub mod maintenance;
+pub mod metrics;
 pub mod ops;
 pub mod planning;
 pub mod printable;
@@ -64,6 +65,7 @@ impl Service {
                 store,
                 config: Arc::new(config),
                 mailer: Arc::new(mailer),
+                metrics: Arc::new(metrics::Metrics::new()),
             },
         })
     }
@@ -88,6 +90,7 @@ impl Service {
         let jobs = jobs::spawn(
             &self.state.store,
             &self.state.mailer,
+            &self.state.metrics,
             &self.state.config.jobs,
         );
         let app = api::app(self.state.clone(), web::mount);

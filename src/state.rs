@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::mail::Mailer;
+use crate::metrics::Metrics;
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -11,4 +12,5 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
     pub mailer: Arc<Mailer>,
+    pub metrics: Arc<Metrics>,
 }

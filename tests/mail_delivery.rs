@@ -1139,3 +1139,233 @@ async fn two_instances_on_postgresql_send_each_reminder_exactly_once() {
     second.stop().await;
     w.app.stop().await;
 }
+
+// ---------------------------------------------------------------------------------
+// Metrics: what the worker and the requests count, and nothing personal in it
+// ---------------------------------------------------------------------------------
+
+const METRICS_TOKEN: &str = "metrics-token-for-the-tests-0123";
+
+/// Every sample of a Prometheus text exposition: `name{labels}` → value.
+fn samples(text: &str) -> BTreeMap<String, f64> {
+    text.lines()
+        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+        .map(|line| {
+            let (series, value) = line.rsplit_once(' ').expect("a sample line");
+            (series.to_owned(), value.parse().expect("a number"))
+        })
+        .collect()
+}
+
+async fn scrape(app: &TestApp, token: Option<&str>) -> (StatusCode, String, String) {
+    let mut request = app.client.get(format!("{}/metrics", app.base));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("scraped");
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    (
+        status,
+        content_type,
+        response.text().await.unwrap_or_default(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_count_requests_enrolments_and_emails_without_personal_data() {
+    let smtp = SmtpServer::start();
+    smtp.set_mode(Mode::RefuseTemporarily);
+    let w = world(TestOptions {
+        smtp_url: Some(smtp.url()),
+        max_attempts: Some(8),
+        metrics_token: Some(METRICS_TOKEN.into()),
+        ..Default::default()
+    })
+    .await;
+    for token in [None, Some("metrics-token-for-the-tests-0124"), Some("")] {
+        let (status, _, body) = scrape(&w.app, token).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{token:?}: {body}");
+        assert!(!body.contains("entourage_"), "{body}");
+    }
+
+    // One invitation refused for a while, then delivered.
+    let session = session(&w, json!({})).await;
+    let (awa, awa_code) = participant(&w, "Awa", "awa.metrics@example.net", "shelter").await;
+    let delivered = enrol(&w, &awa, &session).await;
+    eventually("a refused attempt", WAIT, || async {
+        let found = item(&w.app, "invitation", &delivered, "participant").await?;
+        outcomes(&found).contains(&"retry".to_owned()).then_some(())
+    })
+    .await;
+    smtp.set_mode(Mode::Accept);
+    let sent = eventually("the invitation sent", WAIT, || async {
+        let found = item(&w.app, "invitation", &delivered, "participant").await?;
+        (found["status"] == "sent").then_some(found)
+    })
+    .await;
+    let retries = outcomes(&sent).iter().filter(|o| *o == "retry").count();
+    // One refused for good: dead, and the social worker told.
+    smtp.reject_recipient("bintou.metrics@example.net");
+    let (bintou, bintou_code) =
+        participant(&w, "Bintou", "bintou.metrics@example.net", "street").await;
+    let dead = enrol(&w, &bintou, &session).await;
+    eventually(
+        "the refused invitation dead, its notice sent",
+        WAIT,
+        || async {
+            let found = item(&w.app, "invitation", &dead, "participant").await?;
+            let notice = item(&w.app, "delivery_failed", &dead, "referrer").await?;
+            (found["status"] == "dead" && notice["status"] == "sent").then_some(())
+        },
+    )
+    .await;
+    // Refused: already enrolled in this session.
+    let again = w
+        .app
+        .post(
+            "/api/v1/enrollments",
+            &w.worker,
+            json!({"participant_id": awa, "session_id": session}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{again:?}");
+    // Pages and files count by their route pattern (a page asked for without signing
+    // in by the pages' `/app` guard, which answers first), an unknown path as `other`.
+    for path in [
+        format!("/app/sessions/{session}"),
+        "/static/app.css".to_owned(),
+        format!("/no/such/{awa}/{awa_code}"),
+    ] {
+        w.app
+            .client
+            .get(format!("{}{path}", w.app.base))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let (status, content_type, text) = scrape(&w.app, Some(METRICS_TOKEN)).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(content_type.starts_with("text/plain"), "{content_type}");
+    let m = samples(&text);
+    let value = |series: &str| -> f64 {
+        *m.get(series)
+            .unwrap_or_else(|| panic!("{series} missing from\n{text}"))
+    };
+    assert_eq!(
+        value(r#"entourage_emails_total{kind="invitation",outcome="sent"}"#),
+        1.0
+    );
+    assert_eq!(
+        value(r#"entourage_emails_total{kind="invitation",outcome="failed"}"#),
+        retries as f64,
+        "one failed attempt per logged retry"
+    );
+    assert_eq!(
+        value(r#"entourage_emails_total{kind="invitation",outcome="dead"}"#),
+        1.0
+    );
+    assert_eq!(
+        value(r#"entourage_emails_total{kind="delivery_failed",outcome="sent"}"#),
+        1.0
+    );
+    assert_eq!(
+        value(r#"entourage_enrollments_total{outcome="confirmed"}"#),
+        2.0
+    );
+    assert_eq!(
+        value(r#"entourage_enrollments_total{outcome="waitlisted"}"#),
+        0.0
+    );
+    assert_eq!(
+        value(r#"entourage_enrollments_total{outcome="refused"}"#),
+        1.0
+    );
+    assert_eq!(
+        value(r#"entourage_http_requests_total{operation="create_enrollment",status="201"}"#),
+        2.0
+    );
+    assert_eq!(
+        value(r#"entourage_http_requests_total{operation="create_enrollment",status="409"}"#),
+        1.0
+    );
+    assert_eq!(
+        value(r#"entourage_http_request_duration_seconds_count{operation="create_enrollment"}"#),
+        3.0
+    );
+    assert_eq!(
+        value(
+            r#"entourage_http_request_duration_seconds_bucket{operation="create_enrollment",le="+Inf"}"#
+        ),
+        3.0
+    );
+    assert!(m.contains_key(
+        r#"entourage_http_request_duration_seconds_bucket{operation="create_enrollment",le="0.005"}"#
+    ));
+    for series in [
+        r#"entourage_http_requests_total{operation="/app",status="303"}"#,
+        r#"entourage_http_requests_total{operation="/login",status="200"}"#,
+        r#"entourage_http_requests_total{operation="/static/:file",status="200"}"#,
+        r#"entourage_http_requests_total{operation="other",status="404"}"#,
+    ] {
+        assert_eq!(value(series), 1.0, "{series}");
+    }
+    // Every state of the outbox, read from the database.
+    let sent_rows = outbox(&w.app, Some("sent")).await.len();
+    assert_eq!(
+        value(r#"entourage_outbox_messages{state="sent"}"#),
+        sent_rows as f64
+    );
+    assert_eq!(value(r#"entourage_outbox_messages{state="dead"}"#), 1.0);
+    for state in ["pending", "sending", "skipped"] {
+        value(&format!(r#"entourage_outbox_messages{{state="{state}"}}"#));
+    }
+    assert!(value("entourage_outbox_oldest_pending_age_seconds") >= 0.0);
+    let max = value("entourage_db_pool_max_connections");
+    assert!(max == 8.0 || max == 16.0, "{max}");
+    let in_use = value(r#"entourage_db_pool_connections{state="in_use"}"#);
+    let idle = value(r#"entourage_db_pool_connections{state="idle"}"#);
+    assert!(in_use >= 1.0 && in_use + idle <= max, "{in_use} + {idle}");
+    assert!(value("entourage_db_pool_waiting") >= 0.0);
+    assert!(value("entourage_reminders_written_total") >= 0.0);
+    let last_run = value("entourage_mail_worker_last_run_timestamp_seconds");
+    let now = Utc::now().timestamp() as f64;
+    assert!((now - 60.0..=now + 1.0).contains(&last_run), "{last_run}");
+
+    // Nothing about a person, no identifier in an operation label.
+    for personal in [
+        "awa",
+        "Awa",
+        "bintou",
+        "Bintou",
+        "Diallo",
+        "example.net",
+        &awa_code,
+        &bintou_code,
+        &awa,
+        &bintou,
+        &session,
+        &delivered,
+        &dead,
+    ] {
+        assert!(!text.contains(personal), "{personal:?} in\n{text}");
+    }
+    for series in m.keys() {
+        if let Some((_, rest)) = series.split_once("operation=\"") {
+            let operation = rest.split('"').next().unwrap();
+            assert!(
+                !operation
+                    .split(['/', '.', '-', ':'])
+                    .any(|part| part.len() >= 8 && part.chars().all(|c| c.is_ascii_hexdigit())),
+                "an identifier in {series}"
+            );
+            assert!(uuid::Uuid::parse_str(operation).is_err(), "{series}");
+        }
+    }
+}

@@ -182,6 +182,7 @@ fn secrets_from_the_environment_stay_out_of_help_and_errors() {
         ),
         ("SMTP_URL", format!("smtp://mailer:{password}@smtp.invalid")),
         ("SECRET_KEY", key.to_owned()),
+        ("METRICS_TOKEN", format!("metrics-{key}")),
     ];
     let help = Command::new(BINARY)
         .arg("--help")
@@ -191,6 +192,7 @@ fn secrets_from_the_environment_stay_out_of_help_and_errors() {
     assert!(help.status.success(), "{help:?}");
     let shown = String::from_utf8_lossy(&help.stdout);
     assert!(shown.contains("DATABASE_URL"), "{shown}");
+    assert!(shown.contains("METRICS_TOKEN"), "{shown}");
     assert!(!shown.contains(password) && !shown.contains(key), "{shown}");
 
     let invalid = Command::new(BINARY)
@@ -544,6 +546,18 @@ fn the_binary_works_alone_in_another_folder() {
 // Operator commands: check, backup; instances starting together on PostgreSQL
 // ---------------------------------------------------------------------------------
 
+/// How many migrations the binary carries (one file each, the same on both backends).
+fn migrations() -> usize {
+    std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
+        .expect("the migrations folder")
+        .filter(|entry| {
+            entry
+                .as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sql"))
+        })
+        .count()
+}
+
 /// The binary with only `vars` from the settings' variables (none inherited from the
 /// shell running the tests); stdout, stderr and the exit code.
 fn operator(args: &[&str], vars: &[(&str, &str)]) -> (String, String, Option<i32>) {
@@ -613,8 +627,10 @@ fn check_prints_a_line_per_check_and_fails_naming_the_check() {
         "{stdout}"
     );
     assert!(
-        check_line(&stdout, "migrations")
-            .starts_with("ok   migrations (0 applied, 7 pending: 0001_"),
+        check_line(&stdout, "migrations").starts_with(&format!(
+            "ok   migrations (0 applied, {} pending: 0001_",
+            migrations()
+        )),
         "{stdout}"
     );
     assert!(
@@ -657,7 +673,8 @@ fn check_prints_a_line_per_check_and_fails_naming_the_check() {
         "{stdout}"
     );
     assert!(
-        check_line(&stdout, "migrations").contains("7 applied, none pending"),
+        check_line(&stdout, "migrations")
+            .contains(&format!("{} applied, none pending", migrations())),
         "{stdout}"
     );
     assert!(check_line(&stdout, "smtp").contains(&smtp_url), "{stdout}");
@@ -978,4 +995,135 @@ async fn instances_starting_together_on_postgresql_migrate_once() {
         let _ = stop.send(());
         served.await.unwrap().unwrap();
     }
+}
+
+#[tokio::test]
+async fn metrics_do_not_exist_without_a_token() {
+    let app = spawn_app().await;
+    for token in [None, Some("anything-at-all-0123456789")] {
+        let answer = app.call(Method::GET, "/metrics", token, None).await;
+        assert_problem(&answer, 404, None);
+    }
+}
+
+async fn readyz(app: &TestApp) -> Answer {
+    app.call(Method::GET, "/readyz", None, None).await
+}
+
+#[tokio::test]
+async fn readiness_names_a_pending_migration() {
+    let app = spawn_app().await;
+    // The worker's first look at the outbox comes right after start.
+    let mut ready = readyz(&app).await;
+    for _ in 0..50 {
+        if ready.status == StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        ready = readyz(&app).await;
+    }
+    assert_eq!(ready.status, StatusCode::OK, "{ready:?}");
+    assert_eq!(
+        ready.body,
+        json!({"status": "ok", "checks": {"database": "ok", "migrations": "ok", "mail_worker": "ok"}})
+    );
+    let spec = app.call(Method::GET, "/openapi.json", None, None).await;
+    assert!(spec.body["paths"].get("/readyz").is_some(), "documented");
+
+    // As if this binary were newer than the database: its last migration not applied.
+    let forget =
+        "DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)";
+    match &app.store {
+        entourage_sport::store::Store::Sqlite { pool, .. } => {
+            sqlx::query(forget).execute(pool).await.unwrap();
+        }
+        entourage_sport::store::Store::Postgres(pool) => {
+            sqlx::query(forget).execute(pool).await.unwrap();
+        }
+    }
+    let pending = readyz(&app).await;
+    assert_eq!(
+        pending.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{pending:?}"
+    );
+    assert_eq!(
+        pending.body,
+        json!({"status": "unavailable", "checks": {"database": "ok", "migrations": "1 pending", "mail_worker": "ok"}})
+    );
+}
+
+#[tokio::test]
+async fn readiness_names_a_mail_worker_that_does_not_run() {
+    // The real application on a real database, served without its background jobs:
+    // what an instance whose worker died answers.
+    let data = tempfile::tempdir().unwrap();
+    let settings = entourage_sport::config::Settings {
+        database_url: database_url(data.path()).await,
+        data_dir: data.path().to_owned(),
+        secret_key: Some(TEST_SECRET_KEY.into()),
+        ..Default::default()
+    };
+    let config = entourage_sport::config::Config::from_settings(&settings).unwrap();
+    let service = entourage_sport::Service::build(config).await.unwrap();
+    let app = entourage_sport::api::app(service.state.clone(), entourage_sport::web::mount);
+    let client = poem::test::TestClient::new(app);
+    let answer = client.get("/readyz").send().await;
+    answer.assert_status(poem::http::StatusCode::SERVICE_UNAVAILABLE);
+    let body: serde_json::Value =
+        serde_json::from_str(&answer.0.into_body().into_string().await.unwrap()).unwrap();
+    assert_eq!(
+        body,
+        json!({"status": "unavailable", "checks": {"database": "ok", "migrations": "ok", "mail_worker": "not running"}})
+    );
+    service.state.store.close().await;
+}
+
+/// Takes `n` connections of the pool, waiting for each as long as needed.
+async fn hold<DB: sqlx::Database>(
+    pool: &entourage_sport::store::pool::CountedPool<DB>,
+    n: usize,
+) -> Vec<sqlx::pool::PoolConnection<DB>> {
+    let mut held = Vec::new();
+    for _ in 0..n {
+        held.push(pool.acquire().await.expect("a connection"));
+    }
+    held
+}
+
+#[tokio::test]
+async fn the_pool_counts_the_tasks_waiting_for_a_connection() {
+    use entourage_sport::store::Store;
+    let app = spawn_app().await;
+    let max = app.store.pool_state().max;
+    // Every connection taken: the next query waits, and is counted while it does.
+    let (sqlite, postgres) = match &app.store {
+        Store::Sqlite { pool, .. } => (hold(pool, max).await, Vec::new()),
+        Store::Postgres(pool) => (Vec::new(), hold(pool, max).await),
+    };
+    assert_eq!(app.store.pool_state().in_use, max);
+    let store = app.store.clone();
+    let query = tokio::spawn(async move { store.ping().await });
+    let mut waiting = 0;
+    for _ in 0..100 {
+        waiting = app.store.pool_state().waiting;
+        if waiting >= 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(waiting >= 1, "the query waits for a connection");
+    drop((sqlite, postgres));
+    query
+        .await
+        .unwrap()
+        .expect("the query ran once a connection was free");
+    for _ in 0..100 {
+        waiting = app.store.pool_state().waiting;
+        if waiting == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(waiting, 0, "nobody waits once connections are free");
 }

@@ -101,6 +101,7 @@ impl EnrollmentsApi {
         };
         let enrolled = ops::enrollments::enrol(
             &state.store,
+            &state.metrics,
             caller,
             &request,
             idempotency.as_ref(),

@@ -195,6 +195,9 @@ pub async fn into_problem(error: poem::Error) -> Response {
     if error.is::<ApiError>() {
         return error.into_response();
     }
+    // What the request is counted and logged under (see `api::log_request`).
+    let operation = error.data::<poem_openapi::OperationId>().copied();
+    let pattern = error.data::<poem::PathPattern>().cloned();
     let status = error.status();
     let detail = match status {
         StatusCode::NOT_FOUND => "no such resource or route".to_owned(),
@@ -215,6 +218,12 @@ pub async fn into_problem(error: poem::Error) -> Response {
     let mut problem = Problem::new(status, kind, detail);
     problem.field = field_of_parse_error(&problem.detail);
     let mut response = problem.into_response();
+    if let Some(operation) = operation {
+        response.set_data(operation);
+    }
+    if let Some(pattern) = pattern {
+        response.set_data(pattern);
+    }
     if status == StatusCode::UNAUTHORIZED {
         response.headers_mut().insert(
             "www-authenticate",

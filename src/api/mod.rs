@@ -9,6 +9,7 @@ pub mod clubs;
 pub mod enrollments;
 pub mod error;
 pub mod health;
+pub mod metrics;
 pub mod occurrences;
 pub mod outbox;
 
@@ -22,6 +23,8 @@ pub mod stats;
 pub mod structures;
 pub mod users;
 
+use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::Instant;
 
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
@@ -107,9 +110,11 @@ pub fn app(state: AppState, pages: impl FnOnce(Route) -> Route) -> impl Endpoint
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let schemas = body::Schemas::new(&api.spec());
+    let metrics = state.metrics.clone();
     pages(Route::new())
         .nest("/", api)
         .at("/openapi.json", spec)
+        .at("/metrics", poem::get(metrics::scrape))
         .at("/rsvp/:token", poem::get(rsvp::show).post(rsvp::answer))
         .at(
             "/calendar/participants/:file",
@@ -121,12 +126,34 @@ pub fn app(state: AppState, pages: impl FnOnce(Route) -> Route) -> impl Endpoint
         .data(schemas)
         .data(state)
         .catch_all_error(error::into_problem)
-        .around(log_request)
+        .around(move |next, request| log_request(next, request, metrics.clone()))
+}
+
+/// What a request is counted and logged under: the API's operation id, else the
+/// innermost route pattern poem matched (`/app/sessions/:session_id`; `/app` when the
+/// pages' sign-in guard answered before their routes), else `other` (no route: the
+/// API's catch-all nest at `/` leaves an empty pattern). Never the raw path, which
+/// holds ids, door codes and signed tokens.
+fn operation_of(response: &Response) -> Cow<'static, str> {
+    if let Some(id) = response.data::<poem_openapi::OperationId>() {
+        return Cow::Borrowed(id.0);
+    }
+    match response.data::<poem::PathPattern>() {
+        Some(pattern) if !pattern.0.is_empty() && &*pattern.0 != "/" => {
+            Cow::Owned(pattern.0.to_string())
+        }
+        _ => Cow::Borrowed("other"),
+    }
 }
 
 /// Logs one line per request: method, route (the operation, never the raw path, which
-/// may hold identifiers or secret tokens), status, latency and a request id.
-async fn log_request<E: Endpoint>(next: E, request: Request) -> poem::Result<Response> {
+/// may hold identifiers or secret tokens), status, latency and a request id; counts it
+/// in the metrics.
+async fn log_request<E: Endpoint>(
+    next: E,
+    request: Request,
+    metrics: Arc<crate::metrics::Metrics>,
+) -> poem::Result<Response> {
     let started = Instant::now();
     let method = request.method().clone();
     let request_id = request
@@ -137,19 +164,19 @@ async fn log_request<E: Endpoint>(next: E, request: Request) -> poem::Result<Res
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let mut response = next.get_response(request).await.into_response();
-    let route = response
-        .data::<poem_openapi::OperationId>()
-        .map(|id| id.0)
-        .unwrap_or("-");
+    let route = operation_of(&response);
+    let elapsed = started.elapsed().as_secs_f64();
+    let status = response.status().as_u16();
     tracing::info!(
         target: "http",
         %method,
-        route,
-        status = response.status().as_u16(),
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        route = %route,
+        status,
+        latency_ms = elapsed * 1000.0,
         request_id = %request_id,
         "request"
     );
+    metrics.request(route, status, elapsed);
     if let Ok(value) = request_id.parse() {
         response.headers_mut().insert("x-request-id", value);
     }

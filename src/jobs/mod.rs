@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::JobTiming;
 use crate::mail::Mailer;
+use crate::metrics::Metrics;
 use crate::store::Store;
 
 /// The running jobs.
@@ -23,16 +24,27 @@ pub struct Jobs {
     stoppable: Vec<JoinHandle<()>>,
 }
 
-pub fn spawn(store: &Store, mailer: &Arc<Mailer>, timing: &JobTiming) -> Jobs {
+pub fn spawn(
+    store: &Store,
+    mailer: &Arc<Mailer>,
+    metrics: &Arc<Metrics>,
+    timing: &JobTiming,
+) -> Jobs {
     let (stop, stopping) = watch::channel(false);
     let stoppable = vec![
         tokio::spawn(crate::mail::worker::run(
             store.clone(),
             mailer.clone(),
+            metrics.clone(),
             timing.clone(),
             stopping.clone(),
         )),
-        tokio::spawn(reminders::run(store.clone(), timing.clone(), stopping)),
+        tokio::spawn(reminders::run(
+            store.clone(),
+            metrics.clone(),
+            timing.clone(),
+            stopping,
+        )),
     ];
     Jobs {
         stop,

@@ -2,18 +2,29 @@
 //! (one per enrollment, occurrence and recipient), so restarts and several instances
 //! never write it twice. The worker checks it again at send time.
 
+use std::sync::Arc;
+
 use chrono::Duration;
 use tokio::sync::watch;
 
 use crate::config::JobTiming;
+use crate::metrics::Metrics;
 use crate::ops::reminders::{due, MAX_HOURS};
 use crate::store::{Store, StoreResult};
 
-pub async fn run(store: Store, timing: JobTiming, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(
+    store: Store,
+    metrics: Arc<Metrics>,
+    timing: JobTiming,
+    mut shutdown: watch::Receiver<bool>,
+) {
     while !*shutdown.borrow() {
         match enqueue_due(&store, &timing).await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(reminders = n, "reminders queued"),
+            Ok(n) => {
+                metrics.reminders_written(n);
+                tracing::info!(reminders = n, "reminders queued")
+            }
             Err(error) => tracing::warn!(%error, "reminders: will retry"),
         }
         tokio::select! {

@@ -16,6 +16,7 @@ use super::compose::{ComposeError, Composed, Facts};
 use super::transport::SMTP_CONNECTIONS;
 use super::Mailer;
 use crate::config::JobTiming;
+use crate::metrics::{EmailOutcome, Metrics};
 use crate::store::outbox::{Audience, Claim, MessageKind, Outcome};
 use crate::store::Store;
 
@@ -31,6 +32,7 @@ const LANES: usize = 3;
 pub async fn run(
     store: Store,
     mailer: Arc<Mailer>,
+    metrics: Arc<Metrics>,
     timing: JobTiming,
     shutdown: watch::Receiver<bool>,
 ) {
@@ -41,6 +43,7 @@ pub async fn run(
         lanes.spawn(lane(
             store.clone(),
             mailer.clone(),
+            metrics.clone(),
             timing.clone(),
             connections.clone(),
             ledger.clone(),
@@ -53,6 +56,7 @@ pub async fn run(
 async fn lane(
     store: Store,
     mailer: Arc<Mailer>,
+    metrics: Arc<Metrics>,
     timing: JobTiming,
     connections: Arc<Semaphore>,
     ledger: Ledger,
@@ -60,6 +64,8 @@ async fn lane(
 ) {
     let lease = Duration::from_std(timing.lease).unwrap_or(Duration::minutes(5));
     while !*shutdown.borrow() {
+        // The heartbeat /readyz reads: a worker stuck anywhere in its loop stops it.
+        metrics.mail_worker_ran(Utc::now());
         let claims = match store
             .claim_messages(crate::clock::now(), BATCH, lease)
             .await
@@ -87,10 +93,24 @@ async fn lane(
             &shutdown,
         )
         .await;
+        count(&metrics, &done);
         record(&store, &done).await;
         if let Err(error) = store.release_messages(&unstarted).await {
             tracing::warn!(%error, "outbox: cannot release messages; their lease will");
         }
+    }
+}
+
+fn count(metrics: &Metrics, done: &[(Claim, Outcome)]) {
+    for (claim, outcome) in done {
+        let counted = match outcome {
+            Outcome::Sent { .. } => EmailOutcome::Sent,
+            Outcome::Retry { .. } => EmailOutcome::Failed,
+            Outcome::Dead { .. } => EmailOutcome::Dead,
+            // Nothing was tried: not needed any more, or waiting for the hourly limit.
+            Outcome::Skipped { .. } | Outcome::Deferred { .. } => continue,
+        };
+        metrics.email(claim.message.kind, counted);
     }
 }
 

@@ -16,6 +16,7 @@ use crate::domain::places::{
 };
 use crate::domain::schedule::{OccurrenceKey, SessionStatus};
 use crate::domain::window;
+use crate::metrics::{EnrolmentOutcome, Metrics};
 use crate::planning::schedule_of;
 use crate::store::enrollments::{Idempotency, NewEnrollment, Placed};
 use crate::store::outbox::{MessageKind, Notice, Target};
@@ -43,7 +44,28 @@ pub enum Enrolled {
 
 /// Enrols a participant the caller follows. With `idempotency`, `render` gives the
 /// answer stored under the key, replayed to a retry of the same request.
+/// Counts the outcome here, so the API and the pages count alike; a replay is the
+/// answer to a request already counted, a database failure no outcome at all.
 pub async fn enrol(
+    store: &Store,
+    metrics: &Metrics,
+    caller: &Caller,
+    request: &EnrolRequest,
+    idempotency: Option<&Idempotency>,
+    render: impl Fn(&Placed) -> (u16, String),
+) -> OpResult<Enrolled> {
+    let enrolled = decide(store, caller, request, idempotency, render).await;
+    match &enrolled {
+        Ok(Enrolled::Created(placed)) => {
+            metrics.enrolment(EnrolmentOutcome::Placed(placed.enrollment.status))
+        }
+        Ok(Enrolled::Replayed { .. }) | Err(OpError::Store(_)) => {}
+        Err(_) => metrics.enrolment(EnrolmentOutcome::Refused),
+    }
+    enrolled
+}
+
+async fn decide(
     store: &Store,
     caller: &Caller,
     request: &EnrolRequest,

@@ -12,6 +12,7 @@ pub mod maintenance;
 pub mod outbox;
 pub mod pages;
 pub mod participants;
+pub mod pool;
 pub mod rsvps;
 pub mod sessions;
 pub mod stats;
@@ -24,12 +25,15 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::config::DatabaseUrl;
+use pool::CountedPool;
+
+/// The pools of the two backends; see [`CountedPool`].
+pub type SqlitePool = CountedPool<sqlx::Sqlite>;
+pub type PgPool = CountedPool<sqlx::Postgres>;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -176,7 +180,7 @@ impl Store {
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_with(options)
                     .await?;
-                Ok(Self::Postgres(pool))
+                Ok(Self::Postgres(CountedPool::new(pool)))
             }
         }
     }
@@ -203,7 +207,7 @@ impl Store {
             .connect_with(options)
             .await?;
         Ok(Self::Sqlite {
-            pool,
+            pool: CountedPool::new(pool),
             writer: Arc::default(),
         })
     }
@@ -214,11 +218,11 @@ impl Store {
             Self::Sqlite { pool, writer } => {
                 let writing = writer.clone().lock_owned().await;
                 Tx::Sqlite {
-                    tx: pool.begin_with("BEGIN IMMEDIATE").await?,
+                    tx: pool.begin_with(Some("BEGIN IMMEDIATE")).await?,
                     _writing: writing,
                 }
             }
-            Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Self::Postgres(pool) => Tx::Postgres(pool.begin_with(None).await?),
         })
     }
 
@@ -234,10 +238,47 @@ impl Store {
     /// built service can bind, so no instance serves an older schema.
     pub async fn migrate(&self) -> StoreResult<()> {
         match self {
-            Self::Sqlite { pool, .. } => SQLITE_MIGRATIONS.run(pool).await?,
-            Self::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+            Self::Sqlite { pool, .. } => SQLITE_MIGRATIONS.run(&**pool).await?,
+            Self::Postgres(pool) => POSTGRES_MIGRATIONS.run(&**pool).await?,
         }
         Ok(())
+    }
+
+    /// How many migrations built into this binary the database has not applied
+    /// successfully (a newer binary on an older database, a failed migration).
+    pub async fn pending_migrations(&self) -> StoreResult<usize> {
+        let migrator = match self {
+            Self::Sqlite { .. } => &SQLITE_MIGRATIONS,
+            Self::Postgres(_) => &POSTGRES_MIGRATIONS,
+        };
+        let applied: Vec<i64> = on_pool!(self, |pool| {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT version FROM {} WHERE success",
+                migrator.table_name
+            )))
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(migrator
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration())
+            .filter(|m| !applied.contains(&m.version))
+            .count())
+    }
+
+    /// The pool's connections now: in use, idle, the most it opens, and the tasks
+    /// waiting for one.
+    pub fn pool_state(&self) -> PoolState {
+        on_pool!(self, |pool| {
+            let size = pool.size() as usize;
+            let idle = pool.num_idle().min(size);
+            PoolState {
+                in_use: size - idle,
+                idle,
+                max: pool.options().get_max_connections() as usize,
+                waiting: pool.waiting(),
+            }
+        })
     }
 
     /// A round trip to the database, for health checks.
@@ -258,6 +299,15 @@ impl Store {
     pub async fn close(&self) {
         on_pool!(self, |pool| pool.close().await)
     }
+}
+
+/// See [`Store::pool_state`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolState {
+    pub in_use: usize,
+    pub idle: usize,
+    pub max: usize,
+    pub waiting: usize,
 }
 
 /// Serialises a list of strings for a TEXT column.

@@ -335,6 +335,15 @@ pub struct Attempt {
     pub error: Option<String>,
 }
 
+/// See [`Store::outbox_snapshot`].
+#[derive(Debug, Clone, Default)]
+pub struct OutboxSnapshot {
+    /// Only the states that have messages.
+    pub counts: Vec<(Delivery, i64)>,
+    /// When the oldest message waiting to be sent became due (`None`: none is).
+    pub oldest_due: Option<DateTime<Utc>>,
+}
+
 /// What became of one claimed message.
 #[derive(Debug, Clone)]
 pub enum Outcome {
@@ -710,6 +719,31 @@ impl Store {
         tx.commit().await?;
         Ok(written)
     }
+    /// Messages by state, and since when the oldest pending message has been due, in
+    /// one grouped query for the metrics. The `outbox_by_status` index (status,
+    /// available_at) holds both columns, so the database reads the index only, not the
+    /// table's wide rows.
+    pub async fn outbox_snapshot(&self, now: DateTime<Utc>) -> StoreResult<OutboxSnapshot> {
+        let rows = on_pool!(self, |pool| {
+            sqlx::query_as::<_, (String, i64, Option<DateTime<Utc>>)>(
+                "SELECT status, COUNT(*),
+                    MIN(CASE WHEN status = 'pending' AND available_at <= $1 THEN available_at END)
+                 FROM outbox GROUP BY status",
+            )
+            .bind(now)
+            .fetch_all(pool)
+            .await?
+        });
+        let mut snapshot = OutboxSnapshot::default();
+        for (status, count, oldest) in rows {
+            if let Some(state) = Delivery::parse(&status) {
+                snapshot.counts.push((state, count));
+            }
+            snapshot.oldest_due = snapshot.oldest_due.or(oldest);
+        }
+        Ok(snapshot)
+    }
+
     /// Messages not yet delivered, by status (for health and tests).
     pub async fn outbox_counts(&self) -> StoreResult<Vec<(String, i64)>> {
         Ok(on_pool!(self, |pool| {

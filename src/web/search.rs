@@ -403,6 +403,7 @@ pub async fn enrol(
         });
         let enrolled = enrol_op(
             &state.store,
+            &state.metrics,
             &me.caller,
             &request_body,
             idempotency.as_ref(),

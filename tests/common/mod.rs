@@ -43,6 +43,8 @@ pub struct TestOptions {
     pub max_attempts: Option<i32>,
     /// Skip creating the first admin (a second instance on the same database).
     pub no_admin: bool,
+    /// Opens /metrics with this bearer token.
+    pub metrics_token: Option<String>,
 }
 
 /// The key every test instance signs RSVP links with (instances share it).
@@ -117,6 +119,7 @@ pub async fn spawn_with(options: TestOptions) -> TestApp {
         secret_key: Some(TEST_SECRET_KEY.into()),
         mail_hourly_limit: options.hourly_limit.unwrap_or(20),
         public_url: Some("http://sport.test".into()),
+        metrics_token: options.metrics_token.clone(),
         ..Settings::default()
     };
     let mut config = Config::from_settings(&settings).expect("test configuration");
