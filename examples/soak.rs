@@ -1670,11 +1670,20 @@ async fn run(options: &Options, pg_name: &str) -> Result<bool, String> {
     }
     let ok = failures.is_empty();
     let _ = writeln!(r, "\n**Result: {}**", if ok { "pass" } else { "FAIL" });
-    for failure in failures.iter().take(40) {
-        let _ = writeln!(r, "- {failure}");
+    // Three examples of each kind of failure (the text without its ids and numbers),
+    // so that a thousand of one kind do not hide another.
+    let mut kinds: BTreeMap<String, Vec<&String>> = BTreeMap::new();
+    for failure in &failures {
+        let kind: String = failure.chars().filter(|c| !c.is_ascii_hexdigit()).collect();
+        kinds.entry(kind).or_default().push(failure);
     }
-    if failures.len() > 40 {
-        let _ = writeln!(r, "- … and {} more", failures.len() - 40);
+    for list in kinds.values() {
+        for failure in list.iter().take(3) {
+            let _ = writeln!(r, "- {failure}");
+        }
+        if list.len() > 3 {
+            let _ = writeln!(r, "- … and {} more like this", list.len() - 3);
+        }
     }
     print!("{r}");
     if let Some(path) = &options.report {
