@@ -192,6 +192,16 @@ impl SmtpServer {
         lock(&self.shared.received).clone()
     }
 
+    /// Messages accepted from index `start` on, in acceptance order: a long run polls
+    /// for new mail without copying everything received so far each time.
+    pub fn received_from(&self, start: usize) -> Vec<Received> {
+        let received = lock(&self.shared.received);
+        received
+            .get(start..)
+            .map(<[Received]>::to_vec)
+            .unwrap_or_default()
+    }
+
     /// Sign-in messages accepted, in acceptance order.
     pub fn sign_ins(&self) -> Vec<Received> {
         lock(&self.shared.sign_ins).clone()
