@@ -6,8 +6,9 @@
 //! over the sheets (one row per occurrence, with its counts) when the grouping is an
 //! occurrence's (club, sport, month) and the scope allows; over the daily figures (one
 //! row per day, structure and situation: `domain::daily`) for groupings by structure
-//! or situation and for a structure's view by month; else (a structure's view by club
-//! or sport, a club's view by structure or situation) over the records of the scope.
+//! or situation and for a structure's view by month; else over the records of the
+//! scope (a structure's view by club or sport in one pass, a club's view by structure
+//! or situation).
 //! Distinct participants come from the presence masks (one row per participant, year
 //! and group, a bit per day), counted in memory: a year of a thousand clubs is a few
 //! tens of thousands of rows, not every record.
@@ -125,6 +126,31 @@ fn scope_id(scope: StatsScope) -> Option<Uuid> {
         StatsScope::All => None,
         StatsScope::Club(id) | StatsScope::Structure(id) => Some(id),
     }
+}
+
+/// A structure's view by club or sport, in one pass over its records (the index holds
+/// them all): per occurrence its sums, then per group those sums and how many
+/// occurrences. Walk-ins and sheets are out of a structure's scope.
+fn structure_records_sql(by: GroupBy, is_postgres: bool) -> Option<String> {
+    let (column, key) = match by {
+        GroupBy::Club if is_postgres => ("club_id", "CAST(g AS TEXT)"),
+        GroupBy::Club => ("club_id", "lower(hex(g))"),
+        GroupBy::Sport => ("sport", "g"),
+        _ => return None,
+    };
+    Some(format!(
+        "SELECT {key}, CAST(SUM(present) AS BIGINT), CAST(SUM(held) AS BIGINT),
+            CAST(SUM(held_present) AS BIGINT), COUNT(*)
+         FROM (SELECT {column} AS g,
+                 SUM(CASE WHEN status = 'present' THEN 1 ELSE 0 END) AS present,
+                 SUM(CASE WHEN held_place THEN 1 ELSE 0 END) AS held,
+                 SUM(CASE WHEN held_place AND status = 'present' THEN 1 ELSE 0 END)
+                     AS held_present
+               FROM attendance
+               WHERE local_date >= $1 AND local_date <= $2 AND structure_id = $3
+               GROUP BY {column}, session_id, occurrence_key) per_occurrence
+         GROUP BY g"
+    ))
 }
 
 /// Per group: records of participants present, places held, places held and used.
@@ -360,6 +386,32 @@ impl Store {
                 }
             }
             return Ok(groups);
+        }
+        if let (StatsScope::Structure(id), Some(by)) = (scope, by) {
+            if let Some(sql) = structure_records_sql(by, pg) {
+                let rows: Vec<(String, i64, i64, i64, i64)> = on_pool!(self, |pool| {
+                    sqlx::query_as(AssertSqlSafe(sql.clone()))
+                        .bind(period.from.format("%Y-%m-%d").to_string())
+                        .bind(period.to.format("%Y-%m-%d").to_string())
+                        .bind(id)
+                        .fetch_all(pool)
+                        .await?
+                });
+                let mut groups: BTreeMap<String, Figures> = BTreeMap::new();
+                for (key, present, held, held_present, occurrences) in rows {
+                    let g = group(&mut groups, &key);
+                    g.participant_encounters = present;
+                    g.confirmed_places = held;
+                    g.attended_places = held_present;
+                    g.occurrences_held = occurrences;
+                }
+                if let Some(sql) = sum_sql(Table::Firsts, "COUNT(*)", Some(by), scope, pg) {
+                    for (key, value) in self.counts(&sql, period, scope).await? {
+                        group(&mut groups, &key).first_encounters = value;
+                    }
+                }
+                return Ok(groups);
+            }
         }
         let from = period.from.format("%Y-%m-%d").to_string();
         let to = period.to.format("%Y-%m-%d").to_string();
