@@ -55,7 +55,12 @@ impl HealthApi {
                 "unavailable".to_owned()
             }
         };
-        let migrations = match state.store.pending_migrations().await {
+        let migrations = match state
+            .store
+            .migration_status()
+            .await
+            .map(|s| s.not_applied())
+        {
             Ok(0) => OK.to_owned(),
             Ok(n) => format!("{n} pending"),
             Err(error) => {

@@ -23,6 +23,12 @@ pub struct MigrationStatus {
 }
 
 impl MigrationStatus {
+    /// Migrations of this binary the database does not hold as succeeded: pending, or
+    /// the one that failed halfway. The service is not ready while any is.
+    pub fn not_applied(&self) -> usize {
+        self.pending.len() + usize::from(self.dirty.is_some())
+    }
+
     /// Everything the binary knows is pending: the database has not been created yet.
     pub fn for_a_new_database(store_is_postgres: bool) -> Self {
         let migrator = super::migrator(store_is_postgres);

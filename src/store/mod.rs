@@ -244,28 +244,6 @@ impl Store {
         Ok(())
     }
 
-    /// How many migrations built into this binary the database has not applied
-    /// successfully (a newer binary on an older database, a failed migration).
-    pub async fn pending_migrations(&self) -> StoreResult<usize> {
-        let migrator = match self {
-            Self::Sqlite { .. } => &SQLITE_MIGRATIONS,
-            Self::Postgres(_) => &POSTGRES_MIGRATIONS,
-        };
-        let applied: Vec<i64> = on_pool!(self, |pool| {
-            sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                "SELECT version FROM {} WHERE success",
-                migrator.table_name
-            )))
-            .fetch_all(pool)
-            .await?
-        });
-        Ok(migrator
-            .iter()
-            .filter(|m| !m.migration_type.is_down_migration())
-            .filter(|m| !applied.contains(&m.version))
-            .count())
-    }
-
     /// The pool's connections now: in use, idle, the most it opens, and the tasks
     /// waiting for one.
     pub fn pool_state(&self) -> PoolState {
