@@ -65,35 +65,62 @@ pub fn distinct_present(
     period: Period,
     by: GroupBy,
 ) -> (HashMap<String, i64>, i64) {
-    // Groups are numbered as they come, so the sets hold small copyable pairs.
+    // Groups are numbered as they come, so the sets hold small copyable pairs; a month
+    // is numbered once, not once per participant present in it.
     let mut numbers: HashMap<String, u32> = HashMap::new();
     let mut pairs: HashSet<(u32, Uuid)> = HashSet::new();
     let mut everyone: HashSet<Uuid> = HashSet::new();
     let mut number = |key: &str| -> u32 {
         let next = numbers.len() as u32;
-        *numbers.entry(key.to_owned()).or_insert(next)
+        match numbers.get(key) {
+            Some(n) => *n,
+            None => {
+                numbers.insert(key.to_owned(), next);
+                next
+            }
+        }
     };
-    let years: HashMap<i32, Vec<(String, NaiveDate, NaiveDate)>> = rows
-        .iter()
-        .map(|r| r.year)
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .map(|year| (year, months_of(period, year)))
-        .collect();
+    let mut years: HashMap<i32, Vec<(u32, NaiveDate, NaiveDate)>> = HashMap::new();
+    for row in rows {
+        if years.contains_key(&row.year) {
+            continue;
+        }
+        let months = months_of(period, row.year)
+            .into_iter()
+            .map(|(month, first, last)| {
+                let n = if by == GroupBy::Month {
+                    number(&month)
+                } else {
+                    0
+                };
+                (n, first, last)
+            })
+            .collect();
+        years.insert(row.year, months);
+    }
     for row in rows {
         let months = years.get(&row.year).map(Vec::as_slice).unwrap_or_default();
-        let row_group = (by != GroupBy::Month).then(|| number(&row.group));
-        for (month, first, last) in months {
-            if !any_between(&row.days, *first, *last) {
-                continue;
+        if by == GroupBy::Month {
+            let mut present = false;
+            for (month, first, last) in months {
+                if any_between(&row.days, *first, *last) {
+                    pairs.insert((*month, row.participant_id));
+                    present = true;
+                }
             }
+            if present {
+                everyone.insert(row.participant_id);
+            }
+            continue;
+        }
+        // Any day of the period in this year: one range, from its first month's first
+        // day to its last month's last day.
+        let (Some((_, first, _)), Some((_, _, last))) = (months.first(), months.last()) else {
+            continue;
+        };
+        if any_between(&row.days, *first, *last) {
+            pairs.insert((number(&row.group), row.participant_id));
             everyone.insert(row.participant_id);
-            let group = row_group.unwrap_or_else(|| number(month));
-            pairs.insert((group, row.participant_id));
-            if row_group.is_some() {
-                // Present in the period in this group: the other months add nothing.
-                break;
-            }
         }
     }
     let mut counts = vec![0i64; numbers.len()];

@@ -109,6 +109,18 @@ fn group_key(by: Option<GroupBy>, table: Table, is_postgres: bool) -> String {
     }
 }
 
+/// What `table`'s rows are grouped by in SQL: the raw id column for clubs and
+/// structures (read from the index as it is; its text is made once per group, not per
+/// row), else the key itself.
+fn group_column(by: Option<GroupBy>, table: Table) -> &'static str {
+    match (by, table) {
+        (Some(GroupBy::Club), _) => "club_id",
+        (Some(GroupBy::Structure), Table::WalkIns) => "1",
+        (Some(GroupBy::Structure), _) => "structure_id",
+        _ => "1",
+    }
+}
+
 /// The scope as a condition on `table`'s rows; `None`: the table is out of scope.
 fn scope_filter(scope: StatsScope, table: Table) -> Option<&'static str> {
     match (scope, table) {
@@ -153,27 +165,36 @@ fn structure_records_sql(by: GroupBy, is_postgres: bool) -> Option<String> {
     ))
 }
 
-/// Per group: records of participants present, places held, places held and used.
+/// Whether the sheets (one row per occurrence) carry the grouping in this scope.
+fn sheets_serve(by: Option<GroupBy>, scope: StatsScope) -> bool {
+    !matches!(by, Some(GroupBy::Situation | GroupBy::Structure))
+        && scope_filter(scope, Table::Sheets).is_some()
+}
+
+/// Per group: records of participants present, places held, places held and used, and
+/// the occurrences held when the sheets serve (one pass over them), else NULL.
 fn places_sql(by: Option<GroupBy>, scope: StatsScope, is_postgres: bool) -> Option<String> {
-    let sheets_know = !matches!(by, Some(GroupBy::Situation | GroupBy::Structure));
-    if sheets_know {
+    if sheets_serve(by, scope) {
         let sums = "CAST(SUM(present) AS BIGINT), CAST(SUM(held) AS BIGINT),
-            CAST(SUM(held_present) AS BIGINT)";
-        if let Some(sql) = sum_sql(Table::Sheets, sums, by, scope, is_postgres) {
-            return Some(sql);
-        }
+            CAST(SUM(held_present) AS BIGINT), COUNT(*)";
+        return sum_sql(Table::Sheets, sums, by, scope, is_postgres);
     }
     let sums = "CAST(SUM(CASE WHEN status = 'present' THEN 1 ELSE 0 END) AS BIGINT),
         CAST(SUM(CASE WHEN held_place THEN 1 ELSE 0 END) AS BIGINT),
-        CAST(SUM(CASE WHEN held_place AND status = 'present' THEN 1 ELSE 0 END) AS BIGINT)";
+        CAST(SUM(CASE WHEN held_place AND status = 'present' THEN 1 ELSE 0 END) AS BIGINT),
+        CAST(NULL AS BIGINT)";
     sum_sql(Table::Attendance, sums, by, scope, is_postgres)
 }
 
-/// Participants' presence masks over the years of the period, with the group key.
-fn presence_sql(by: GroupBy, scope: StatsScope, is_postgres: bool) -> String {
+/// Participants' presence masks over the years of the period, with the group: the raw
+/// id for clubs and structures (see [`Store::distinct_present`]), else its text.
+fn presence_sql(by: GroupBy, scope: StatsScope) -> String {
     let key = match by {
-        GroupBy::Month => "''".to_owned(),
-        _ => group_key(Some(by), Table::Presence, is_postgres),
+        GroupBy::Month => "''",
+        GroupBy::Club => "club_id",
+        GroupBy::Structure => "structure_id",
+        GroupBy::Sport => "sport",
+        GroupBy::Situation => "situation",
     };
     let filter = scope_filter(scope, Table::Presence).unwrap_or("1 = 0");
     format!(
@@ -198,10 +219,11 @@ fn sum_sql(
     };
     let filter = scope_filter(scope, table)?;
     let key = group_key(by, table, is_postgres);
+    let grouped = group_column(by, table);
     Some(format!(
         "SELECT {key}, {column} FROM {name}
          WHERE local_date >= $1 AND local_date <= $2 AND {filter}
-         GROUP BY 1"
+         GROUP BY {grouped}"
     ))
 }
 
@@ -209,8 +231,7 @@ fn sum_sql(
 /// occurrence; otherwise (and for a structure's view) the occurrences where the group
 /// has a record or a walk-in.
 fn held_sql(by: Option<GroupBy>, scope: StatsScope, is_postgres: bool) -> String {
-    let sheets_know = !matches!(by, Some(GroupBy::Situation | GroupBy::Structure));
-    if sheets_know {
+    if sheets_serve(by, scope) {
         if let Some(sql) = sum_sql(Table::Sheets, "COUNT(*)", by, scope, is_postgres) {
             return sql;
         }
@@ -262,8 +283,13 @@ impl Store {
         by: GroupBy,
         scope: StatsScope,
     ) -> StoreResult<(Vec<Figures>, Figures)> {
-        let (unique, unique_total) = self.distinct_present(period, by, scope).await?;
-        let mut groups = self.sums(period, Some(by), scope).await?;
+        // Independent reads, each on its own connection: a request waits for the
+        // slowest of them rather than for their sum.
+        let ((unique, unique_total), mut groups, held_total) = tokio::try_join!(
+            self.distinct_present(period, by, scope),
+            self.sums(period, Some(by), scope),
+            self.occurrences_held_in_total(period, by, scope),
+        )?;
         for (key, count) in unique {
             group(&mut groups, &key).unique_participants = count;
         }
@@ -283,16 +309,8 @@ impl Store {
             total.attended_places += g.attended_places;
             total.first_encounters += g.first_encounters;
         }
-        if matches!(by, GroupBy::Situation | GroupBy::Structure) {
-            total.occurrences_held = match self.daily(period, None, scope).await? {
-                Some(days) => days.values().map(|g| g.occurrences_held).sum(),
-                None => self
-                    .counts(&held_sql(None, scope, self.is_postgres()), period, scope)
-                    .await?
-                    .into_iter()
-                    .map(|(_, n)| n)
-                    .sum(),
-            };
+        if let Some(held) = held_total {
+            total.occurrences_held = held;
         }
         let groups = groups
             .into_values()
@@ -304,30 +322,66 @@ impl Store {
         Ok((groups, total))
     }
 
+    /// Occurrences held in total, for groupings where an occurrence counts in several
+    /// groups (situations, structures); `None` for the others, whose groups add up.
+    async fn occurrences_held_in_total(
+        &self,
+        period: Period,
+        by: GroupBy,
+        scope: StatsScope,
+    ) -> StoreResult<Option<i64>> {
+        if !matches!(by, GroupBy::Situation | GroupBy::Structure) {
+            return Ok(None);
+        }
+        Ok(Some(match self.daily(period, None, scope).await? {
+            Some(days) => days.values().map(|g| g.occurrences_held).sum(),
+            None => self
+                .counts(&held_sql(None, scope, self.is_postgres()), period, scope)
+                .await?
+                .into_iter()
+                .map(|(_, n)| n)
+                .sum(),
+        }))
+    }
+
     async fn distinct_present(
         &self,
         period: Period,
         by: GroupBy,
         scope: StatsScope,
     ) -> StoreResult<(HashMap<String, i64>, i64)> {
-        let sql = presence_sql(by, scope, self.is_postgres());
-        let rows: Vec<(String, Uuid, i32, Vec<u8>)> = on_pool!(self, |pool| {
-            sqlx::query_as(AssertSqlSafe(sql.clone()))
-                .bind(period.from.year())
-                .bind(period.to.year())
-                .bind(scope_id(scope))
-                .fetch_all(pool)
-                .await?
-        });
-        let rows: Vec<Presence> = rows
-            .into_iter()
-            .map(|(group, participant_id, year, days)| Presence {
-                group,
-                participant_id,
-                year,
-                days,
-            })
-            .collect();
+        let sql = presence_sql(by, scope);
+        let pg = self.is_postgres();
+        let presence = |(group, participant_id, year, days)| Presence {
+            group,
+            participant_id,
+            year,
+            days,
+        };
+        // An id is read as itself (no text made by the database for every row).
+        let rows: Vec<Presence> = if matches!(by, GroupBy::Club | GroupBy::Structure) {
+            let rows: Vec<(Uuid, Uuid, i32, Vec<u8>)> = on_pool!(self, |pool| {
+                sqlx::query_as(AssertSqlSafe(sql.clone()))
+                    .bind(period.from.year())
+                    .bind(period.to.year())
+                    .bind(scope_id(scope))
+                    .fetch_all(pool)
+                    .await?
+            });
+            rows.into_iter()
+                .map(|(id, p, y, d)| presence((id_key(id, pg), p, y, d)))
+                .collect()
+        } else {
+            let rows: Vec<(String, Uuid, i32, Vec<u8>)> = on_pool!(self, |pool| {
+                sqlx::query_as(AssertSqlSafe(sql.clone()))
+                    .bind(period.from.year())
+                    .bind(period.to.year())
+                    .bind(scope_id(scope))
+                    .fetch_all(pool)
+                    .await?
+            });
+            rows.into_iter().map(presence).collect()
+        };
         Ok(presence::distinct_present(&rows, period, by))
     }
 
@@ -379,24 +433,34 @@ impl Store {
         scope: StatsScope,
     ) -> StoreResult<BTreeMap<String, Figures>> {
         let pg = self.is_postgres();
-        if let Some(mut groups) = self.daily(period, by, scope).await? {
-            if let Some(sql) = sum_sql(Table::Firsts, "COUNT(*)", by, scope, pg) {
-                for (key, value) in self.counts(&sql, period, scope).await? {
-                    group(&mut groups, &key).first_encounters = value;
-                }
+        let firsts = || async move {
+            match sum_sql(Table::Firsts, "COUNT(*)", by, scope, pg) {
+                Some(sql) => self.counts(&sql, period, scope).await,
+                None => Ok(Vec::new()),
+            }
+        };
+        if daily_rows(by, scope).is_some() {
+            let (daily, firsts) = tokio::try_join!(self.daily(period, by, scope), firsts())?;
+            let mut groups = daily.unwrap_or_default();
+            for (key, value) in firsts {
+                group(&mut groups, &key).first_encounters = value;
             }
             return Ok(groups);
         }
         if let (StatsScope::Structure(id), Some(by)) = (scope, by) {
             if let Some(sql) = structure_records_sql(by, pg) {
-                let rows: Vec<(String, i64, i64, i64, i64)> = on_pool!(self, |pool| {
-                    sqlx::query_as(AssertSqlSafe(sql.clone()))
-                        .bind(period.from.format("%Y-%m-%d").to_string())
-                        .bind(period.to.format("%Y-%m-%d").to_string())
-                        .bind(id)
-                        .fetch_all(pool)
-                        .await?
-                });
+                let records = async {
+                    let rows: Vec<(String, i64, i64, i64, i64)> = on_pool!(self, |pool| {
+                        sqlx::query_as(AssertSqlSafe(sql.clone()))
+                            .bind(period.from.format("%Y-%m-%d").to_string())
+                            .bind(period.to.format("%Y-%m-%d").to_string())
+                            .bind(id)
+                            .fetch_all(pool)
+                            .await?
+                    });
+                    Ok::<_, super::StoreError>(rows)
+                };
+                let (rows, firsts) = tokio::try_join!(records, firsts())?;
                 let mut groups: BTreeMap<String, Figures> = BTreeMap::new();
                 for (key, present, held, held_present, occurrences) in rows {
                     let g = group(&mut groups, &key);
@@ -405,10 +469,8 @@ impl Store {
                     g.attended_places = held_present;
                     g.occurrences_held = occurrences;
                 }
-                if let Some(sql) = sum_sql(Table::Firsts, "COUNT(*)", Some(by), scope, pg) {
-                    for (key, value) in self.counts(&sql, period, scope).await? {
-                        group(&mut groups, &key).first_encounters = value;
-                    }
+                for (key, value) in firsts {
+                    group(&mut groups, &key).first_encounters = value;
                 }
                 return Ok(groups);
             }
@@ -418,38 +480,54 @@ impl Store {
         let id = scope_id(scope);
         let mut groups: BTreeMap<String, Figures> = BTreeMap::new();
 
-        let rows: Vec<(String, i64, i64, i64)> = match places_sql(by, scope, pg) {
-            Some(sql) => on_pool!(self, |pool| {
-                sqlx::query_as(AssertSqlSafe(sql.clone()))
-                    .bind(&from)
-                    .bind(&to)
-                    .bind(id)
-                    .fetch_all(pool)
-                    .await?
-            }),
-            None => Vec::new(),
+        let places = async {
+            Ok::<Vec<(String, i64, i64, i64, Option<i64>)>, super::StoreError>(
+                match places_sql(by, scope, pg) {
+                    Some(sql) => on_pool!(self, |pool| {
+                        sqlx::query_as(AssertSqlSafe(sql.clone()))
+                            .bind(&from)
+                            .bind(&to)
+                            .bind(id)
+                            .fetch_all(pool)
+                            .await?
+                    }),
+                    None => Vec::new(),
+                },
+            )
         };
-        for (key, present, held, held_present) in rows {
+        let count = |sql: Option<String>| async move {
+            match sql {
+                Some(sql) => self.counts(&sql, period, scope).await,
+                None => Ok(Vec::new()),
+            }
+        };
+        let (rows, walk_ins, firsts, held) = tokio::try_join!(
+            places,
+            count(sum_sql(
+                Table::WalkIns,
+                "CAST(SUM(count) AS BIGINT)",
+                by,
+                scope,
+                pg
+            )),
+            count(sum_sql(Table::Firsts, "COUNT(*)", by, scope, pg)),
+            count((!sheets_serve(by, scope)).then(|| held_sql(by, scope, pg))),
+        )?;
+        for (key, present, held, held_present, occurrences) in rows {
             let g = group(&mut groups, &key);
             g.participant_encounters = present;
             g.confirmed_places = held;
             g.attended_places = held_present;
+            g.occurrences_held = occurrences.unwrap_or(0);
         }
-        let counts = [
-            sum_sql(Table::WalkIns, "CAST(SUM(count) AS BIGINT)", by, scope, pg),
-            sum_sql(Table::Firsts, "COUNT(*)", by, scope, pg),
-            Some(held_sql(by, scope, pg)),
-        ];
-        for (figure, sql) in counts.into_iter().enumerate() {
-            let Some(sql) = sql else { continue };
-            for (key, value) in self.counts(&sql, period, scope).await? {
-                let g = group(&mut groups, &key);
-                match figure {
-                    0 => g.walk_ins = value,
-                    1 => g.first_encounters = value,
-                    _ => g.occurrences_held = value,
-                }
-            }
+        for (key, value) in walk_ins {
+            group(&mut groups, &key).walk_ins = value;
+        }
+        for (key, value) in firsts {
+            group(&mut groups, &key).first_encounters = value;
+        }
+        for (key, value) in held {
+            group(&mut groups, &key).occurrences_held = value;
         }
         Ok(groups)
     }
