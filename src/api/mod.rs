@@ -126,6 +126,9 @@ pub fn app(state: AppState, pages: impl FnOnce(Route) -> Route) -> impl Endpoint
         .data(schemas)
         .data(state)
         .catch_all_error(error::into_problem)
+        // A bug that panics answers 500 (logged and counted below), not a dropped
+        // connection.
+        .with(poem::middleware::CatchPanic::new())
         .around(move |next, request| log_request(next, request, metrics.clone()))
 }
 

@@ -101,21 +101,31 @@ pub struct Line {
 /// already resolved among `enrolled`): confirmed participants it did not mention are
 /// absent, or excused when they declined ahead; while check-in is `in_progress` they
 /// are not recorded yet (an absence counted before the club has finished would warn a
-/// social worker about someone still on their way). Lines are in participant order.
-pub fn sheet(enrolled: &[Enrolled], said: &[(Uuid, Mark)], in_progress: bool) -> Vec<Line> {
+/// social worker about someone still on their way), and what is already `recorded` for
+/// them stays: taps from two phones, or a tap sent after the sheet was closed, add to
+/// the sheet instead of undoing each other. Lines are in participant order.
+pub fn sheet(
+    enrolled: &[Enrolled],
+    said: &[(Uuid, Mark)],
+    in_progress: bool,
+    recorded: &HashMap<Uuid, Mark>,
+) -> Vec<Line> {
     let by_participant: HashMap<Uuid, &Enrolled> =
         enrolled.iter().map(|e| (e.participant_id, e)).collect();
+    let unmentioned = |e: &Enrolled| match (in_progress, recorded.get(&e.participant_id)) {
+        (true, kept) => kept.copied(),
+        (false, _) => e.confirmed.then(|| Mark::unmentioned(e.declined)),
+    };
     let mut lines: BTreeMap<Uuid, Line> = enrolled
         .iter()
-        .filter(|e| e.confirmed && !in_progress)
-        .map(|e| {
+        .filter_map(|e| {
             let line = Line {
                 participant_id: e.participant_id,
                 enrollment_id: e.enrollment_id,
-                mark: Mark::unmentioned(e.declined),
+                mark: unmentioned(e)?,
                 held_place: e.held_place(),
             };
-            (e.participant_id, line)
+            Some((e.participant_id, line))
         })
         .collect();
     for (participant_id, mark) in said {
@@ -210,6 +220,7 @@ mod tests {
             ],
             &[(came.participant_id, Mark::Present)],
             false,
+            &HashMap::new(),
         );
         let mark = |id: Uuid| {
             lines
@@ -235,16 +246,63 @@ mod tests {
             (away.participant_id, Mark::Absent),
         ];
         let people = [came.clone(), away.clone(), not_yet.clone()];
-        let lines = sheet(&people, &said, true);
+        let lines = sheet(&people, &said, true, &HashMap::new());
         let marked: Vec<(Uuid, Mark)> = lines.iter().map(|l| (l.participant_id, l.mark)).collect();
         assert_eq!(marked.len(), 2);
         assert!(marked.contains(&(came.participant_id, Mark::Present)));
         assert!(marked.contains(&(away.participant_id, Mark::Absent)));
         // Closing the same sheet records the one nobody marked as absent.
-        let closed = sheet(&people, &said, false);
+        let closed = sheet(&people, &said, false, &HashMap::new());
         assert!(closed
             .iter()
             .any(|l| l.participant_id == not_yet.participant_id && l.mark == Mark::Absent));
+    }
+
+    #[test]
+    fn taps_keep_what_is_recorded_and_only_closing_replaces_it() {
+        let (amina, bilal, chloe) = (
+            enrolled(true, false),
+            enrolled(true, false),
+            enrolled(true, false),
+        );
+        let people = [amina.clone(), bilal.clone(), chloe.clone()];
+        // One phone marked Amina present; the sheet was then closed (Chloé absent).
+        let recorded = HashMap::from([
+            (amina.participant_id, Mark::Present),
+            (chloe.participant_id, Mark::Absent),
+        ]);
+        // Another phone, which never saw those marks, taps Bilal present.
+        let taps = sheet(
+            &people,
+            &[(bilal.participant_id, Mark::Present)],
+            true,
+            &recorded,
+        );
+        let marks: HashMap<Uuid, Mark> = taps.iter().map(|l| (l.participant_id, l.mark)).collect();
+        assert_eq!(marks.len(), 3, "{taps:?}");
+        assert_eq!(marks[&amina.participant_id], Mark::Present);
+        assert_eq!(marks[&bilal.participant_id], Mark::Present);
+        assert_eq!(marks[&chloe.participant_id], Mark::Absent);
+        // A tap changes a recorded mark.
+        let changed = sheet(
+            &people,
+            &[(chloe.participant_id, Mark::Excused)],
+            true,
+            &recorded,
+        );
+        assert!(changed
+            .iter()
+            .any(|l| l.participant_id == chloe.participant_id && l.mark == Mark::Excused));
+        // A closed sheet (the API's, or the page's "save") replaces: unmentioned is absent.
+        let closed = sheet(
+            &people,
+            &[(bilal.participant_id, Mark::Present)],
+            false,
+            &recorded,
+        );
+        assert!(closed
+            .iter()
+            .any(|l| l.participant_id == amina.participant_id && l.mark == Mark::Absent));
     }
 
     #[test]
@@ -258,6 +316,7 @@ mod tests {
                 (waiting.participant_id, Mark::Present),
             ],
             false,
+            &HashMap::new(),
         );
         assert!(lines.iter().all(|l| l.mark == Mark::Present));
         // Neither held a place: one gave it back, the other waited for one.

@@ -91,7 +91,7 @@ pub async fn record_attendance(
     let enrolled = enrolled_once(&candidates, &declined);
     let said = resolve(&sheet.lines, &candidates)?;
     let tz: Tz = schedule.timezone();
-    let record = SheetRecord {
+    let mut record = SheetRecord {
         session_id: session.id,
         key,
         club_id: session.club_id,
@@ -103,7 +103,7 @@ pub async fn record_attendance(
             .date_naive()
             .format("%Y-%m-%d")
             .to_string(),
-        lines: attendance::sheet(&enrolled, &said, sheet.in_progress),
+        lines: Vec::new(),
         people: candidates
             .iter()
             .map(|c| (c.participant_id, (c.structure_id, c.situation.clone())))
@@ -114,6 +114,11 @@ pub async fn record_attendance(
     };
     let mut tx = store.write().await?;
     tx.lock_session(session.id).await?;
+    let recorded = match sheet.in_progress {
+        true => tx.recorded_marks(session.id, key).await?,
+        false => HashMap::new(),
+    };
+    record.lines = attendance::sheet(&enrolled, &said, sheet.in_progress, &recorded);
     if tx.write_sheet(&record).await? == Recorded::Changed {
         let key_text = key.to_string();
         for line in record.lines.iter().filter(|l| l.mark == Mark::Absent) {

@@ -130,6 +130,7 @@ pub async fn update_club(
 }
 
 fn apply_changes(mut club: Club, body: ClubChanges) -> Result<Club, FieldError> {
+    let address_before = club.address_line();
     if let Some(name) = &body.name {
         club.name = required_text("name", name, 200)?;
     }
@@ -144,6 +145,13 @@ fn apply_changes(mut club: Club, body: ClubChanges) -> Result<Club, FieldError> 
     }
     if let Some(city) = &body.city {
         club.city = required_text("city", city, 100)?;
+    }
+    // A club that moved without new coordinates loses the old ones: a map link or a
+    // calendar's GEO pointing at the old address would send people to the wrong place.
+    if club.address_line() != address_before && body.latitude.is_none() && body.longitude.is_none()
+    {
+        club.latitude = None;
+        club.longitude = None;
     }
     if let Some(latitude) = body.latitude {
         club.latitude = latitude;

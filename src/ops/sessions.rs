@@ -173,8 +173,10 @@ pub async fn preview_session_update(
         .filter(|o| schedule.has_occurrence(o.key))
         .cloned()
         .collect();
+    let holders = store.holders(session.id).await?.len();
+    back_to_draft(&current, &session, holders)?;
     let told = if calendar_fields_differ(&current, &session) {
-        store.holders(session.id).await?.len()
+        holders
     } else {
         0
     };
@@ -184,6 +186,24 @@ pub async fn preview_session_update(
         overrides: kept,
         told,
     })
+}
+
+/// A draft is hidden from everyone but its club: people holding places in it would keep
+/// them with no date to see and no reminder. Cancelling tells them; hiding would not.
+fn back_to_draft(current: &Session, next: &Session, holders: usize) -> OpResult<()> {
+    if current.status == SessionStatus::Published
+        && next.status == SessionStatus::Draft
+        && holders > 0
+    {
+        return Err(OpError::invalid(
+            "status",
+            format!(
+                "{holders} people hold places in this session: it stays published; cancel it \
+                 instead, and they are told"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Publishes a session: programme staff, or the club's manager.
@@ -237,6 +257,7 @@ pub async fn update_session(
     let now = crate::clock::now();
     let club = found(store.club(current.club_id).await, "club")?;
     let mut session = apply_changes(current.clone(), changes, now)?;
+    back_to_draft(&current, &session, store.holders(session.id).await?.len())?;
     let calendars_change = calendar_fields_differ(&current, &session);
     let old_schedule = schedule_of(&current)?;
     let schedule = checked_schedule(&session, now)?;

@@ -154,6 +154,28 @@ impl Tx {
         Ok(())
     }
 
+    /// The marks recorded for an occurrence, read under the session's lock.
+    pub async fn recorded_marks(
+        &mut self,
+        session_id: Uuid,
+        key: OccurrenceKey,
+    ) -> StoreResult<HashMap<Uuid, Mark>> {
+        let rows: Vec<(Uuid, String)> = on_tx!(self, |conn| {
+            sqlx::query_as(
+                "SELECT participant_id, status FROM attendance
+                 WHERE session_id = $1 AND occurrence_key = $2",
+            )
+            .bind(session_id)
+            .bind(key.to_string())
+            .fetch_all(&mut *conn)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, mark)| Some((id, Mark::parse(&mark)?)))
+            .collect())
+    }
+
     /// A participant's latest records, newest first (enough to find a run of absences).
     pub async fn recent_records(&mut self, participant_id: Uuid) -> StoreResult<Vec<StreakRow>> {
         Ok(on_tx!(self, |conn| {

@@ -227,6 +227,16 @@ impl Store {
     }
 
     /// Clubs sorted by name, one page at a time.
+    /// Every club's id and name, for the lists of a form (no limit: a select that
+    /// silently missed the later clubs would be worse than a long one).
+    pub async fn club_names(&self) -> StoreResult<Vec<(Uuid, String)>> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as("SELECT id, name FROM clubs ORDER BY name, id")
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
     pub async fn clubs(&self, filter: &ClubFilter) -> StoreResult<Vec<Club>> {
         let (after_name, after_id) = filter.after.clone().unwrap_or_default();
         let rows = on_pool!(self, |pool| {

@@ -590,19 +590,7 @@ async fn users_page(
     let lang = me.lang;
     let query = Fields::query(request);
     let role = query.opt("role").and_then(|r| Role::parse(&r));
-    let clubs: HashMap<Uuid, String> = state
-        .store
-        .clubs(&ClubFilter {
-            sport: None,
-            city: None,
-            partnership: None,
-            after: None,
-            limit: 1000,
-        })
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c.name))
-        .collect();
+    let clubs: HashMap<Uuid, String> = state.store.club_names().await?.into_iter().collect();
     let structures: HashMap<Uuid, String> = state
         .store
         .structures()
@@ -656,7 +644,7 @@ async fn users_page(
             structures => structures.into_iter().map(|(id, name)| context! { id, name }).collect::<Vec<_>>(),
             f => value(f),
             errors => value(errors),
-            done => query.opt("done"),
+            done => query.opt("done").filter(|d| USER_NOTICES.contains(&d.as_str())),
         },
     ))
 }
@@ -668,6 +656,9 @@ pub async fn list_users(request: &Request, state: Data<&AppState>, me: SignedIn)
     f.set("role", "social_worker");
     users_page(&state, &me, request, StatusCode::OK, &f, &Errors::default()).await
 }
+
+/// What `?done=` may say after an account change (each has its text).
+const USER_NOTICES: [&str; 4] = ["invited", "disable", "enable", "move"];
 
 /// The club or structure chosen in a form, as the new role needs it.
 fn place_of(f: &Fields, name: &str) -> Result<Option<Uuid>, FieldError> {
@@ -682,7 +673,8 @@ fn place_of(f: &Fields, name: &str) -> Result<Option<Uuid>, FieldError> {
 pub async fn invite(request: &Request, state: Data<&AppState>, form: Posted) -> PageResult {
     let Posted { me, fields } = form;
     admin(&me)?;
-    let role = Role::parse(fields.get("role"));
+    // Programme staff are made on the command line; this form invites the two others.
+    let role = Role::parse(fields.get("role")).filter(|r| *r != Role::Admin);
     let outcome = match (
         role,
         place_of(&fields, "club_id"),
@@ -707,7 +699,12 @@ pub async fn invite(request: &Request, state: Data<&AppState>, form: Posted) -> 
             },
         )
         .await
-        .map(|_| ()),
+        .map(|_| ())
+        // The only rule an insert can break is the unique address: say it beside it.
+        .map_err(|e| match e {
+            OpError::Conflict(message) => OpError::invalid("email", message),
+            other => other,
+        }),
     };
     match outcome {
         Ok(()) => Ok(see_other("/app/admin/users?done=invited")),
@@ -745,11 +742,18 @@ pub async fn change_user(
             disabled: Some(false),
             ..Default::default()
         },
-        "move" => UserChanges {
-            club_id: place_of(&fields, "club_id").map_err(OpError::Invalid)?,
-            structure_id: place_of(&fields, "structure_id").map_err(OpError::Invalid)?,
-            ..Default::default()
-        },
+        "move" => {
+            let club_id = place_of(&fields, "club_id").map_err(OpError::Invalid)?;
+            let structure_id = place_of(&fields, "structure_id").map_err(OpError::Invalid)?;
+            if club_id.is_none() && structure_id.is_none() {
+                return Err(OpError::invalid("club_id", "choose one").into());
+            }
+            UserChanges {
+                club_id,
+                structure_id,
+                ..Default::default()
+            }
+        }
         _ => return Err(PageError::Conflict("choose what to change".into())),
     };
     update_user(&state.store, &me.caller, id, changes).await?;
@@ -828,7 +832,7 @@ pub async fn list_outbox(request: &Request, state: Data<&AppState>, me: SignedIn
             messages => rows,
             kinds => kinds,
             next_url => next_url,
-            done => query.opt("done"),
+            done => query.opt("done").and_then(|n| n.parse::<u32>().ok()),
         },
     ))
 }

@@ -74,7 +74,7 @@ pub fn months(bars: &[MonthBar], title: &str, this_label: &str, previous_label: 
         if let Some(previous) = bar.previous {
             let _ = write!(
                 svg,
-                r#"<rect x="{:.1}" y="{:.1}" width="{bar_w:.1}" height="{:.1}" fill="{PREVIOUS}"/>"#,
+                r#"<rect class="previous" x="{:.1}" y="{:.1}" width="{bar_w:.1}" height="{:.1}" fill="{PREVIOUS}"/>"#,
                 x - bar_w,
                 y(previous),
                 top + plot_h - y(previous)
@@ -82,7 +82,7 @@ pub fn months(bars: &[MonthBar], title: &str, this_label: &str, previous_label: 
         }
         let _ = write!(
             svg,
-            r#"<rect x="{x:.1}" y="{:.1}" width="{bar_w:.1}" height="{:.1}" fill="{BRAND}"/>"#,
+            r#"<rect class="this" x="{x:.1}" y="{:.1}" width="{bar_w:.1}" height="{:.1}" fill="{BRAND}"/>"#,
             y(bar.value),
             top + plot_h - y(bar.value)
         );

@@ -184,9 +184,12 @@ pub async fn calendar(request: &Request, state: Data<&AppState>, me: SignedIn) -
     let club_id = me.own_club()?;
     let tz: Tz = chrono_tz::Europe::Paris;
     let today = crate::clock::now().with_timezone(&tz).date_naive();
+    // Weeks a club can plan or look back on; any other date shows this week.
+    let reachable = |d: &NaiveDate| (*d - today).num_days().abs() <= 3660;
     let asked = Fields::query(request)
         .opt("week")
         .and_then(|w| NaiveDate::parse_from_str(&w, "%Y-%m-%d").ok())
+        .filter(reachable)
         .unwrap_or(today);
     let monday = asked - Duration::days(asked.weekday().num_days_from_monday().into());
     let from = crate::domain::schedule::resolve_local(tz, monday.and_time(NaiveTime::MIN));

@@ -43,6 +43,15 @@ impl Fields {
         matches!(self.get(name), "true" | "on" | "1")
     }
 
+    /// `self` with what `typed` holds written over it: a form shown again keeps what
+    /// was typed in it, and the page's other forms keep their own values.
+    pub fn overlaid(mut self, typed: &Fields) -> Self {
+        for (name, value) in &typed.0 {
+            self.0.insert(name.clone(), value.clone());
+        }
+        self
+    }
+
     pub fn set(&mut self, name: &str, value: impl Into<String>) {
         self.0.insert(name.to_owned(), value.into());
     }

@@ -1,7 +1,7 @@
 //! `/app`: the signed-in user's home. A social worker sees this week for the people
 //! they follow, and what needs them.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveTime, Utc};
 use chrono_tz::Tz;
 use minijinja::context;
 use poem::http::StatusCode;
@@ -169,15 +169,19 @@ async fn club_home(
             moved => o.status == OccurrenceStatus::Moved,
         }
     };
+    // From this morning: a session that began hours ago is still today's, with its
+    // check-in to do.
+    let paris = chrono_tz::Europe::Paris;
+    let today = now.with_timezone(&paris).date_naive();
+    let morning = crate::domain::schedule::resolve_local(paris, today.and_time(NaiveTime::MIN));
     let week = state
         .store
-        .club_occurrences(
-            club_id,
-            now - Duration::hours(3),
-            now + Duration::days(WEEK_DAYS),
-            300,
-        )
+        .club_occurrences(club_id, morning, now + Duration::days(WEEK_DAYS), 300)
         .await?;
+    let on_today = |o: &&ClubOccurrenceRow| {
+        let zone: Tz = o.timezone.parse().unwrap_or(paris);
+        o.start_at.with_timezone(&zone).date_naive() == today
+    };
     let almost_full: Vec<_> = week
         .iter()
         .filter(|o| o.status != OccurrenceStatus::Cancelled && o.start_at > now)
@@ -195,7 +199,8 @@ async fn club_home(
         .take(10)
         .map(line)
         .collect();
-    let lines: Vec<_> = week.iter().map(line).collect();
+    let today_lines: Vec<_> = week.iter().filter(on_today).map(line).collect();
+    let lines: Vec<_> = week.iter().filter(|o| !on_today(o)).map(line).collect();
     Ok(page(
         frame,
         StatusCode::OK,
@@ -203,6 +208,7 @@ async fn club_home(
         context! {
             worker => false,
             club => true,
+            today => today_lines,
             lines => lines,
             almost_full => almost_full,
             unrecorded => unrecorded,

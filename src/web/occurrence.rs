@@ -122,7 +122,9 @@ fn occurrence_page(
             o => occurrence_values(me.lang, found),
             f => value(f),
             errors => value(errors),
-            done => Fields::query(request).opt("done"),
+            done => Fields::query(request)
+                .opt("done")
+                .filter(|d| ["cancel", "restore", "move", "capacity"].contains(&d.as_str())),
         },
     ))
 }
@@ -205,12 +207,13 @@ pub async fn change(
             let errors = Errors::from_op(error)?;
             // Only the form shown again needs the occurrence and its roster.
             let found = roster(&state.store, &me.caller, id, &key).await?;
+            let shown = move_fields(&found).overlaid(&fields);
             occurrence_page(
                 &me,
                 request,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &found,
-                &fields,
+                &shown,
                 &errors,
             )
         }

@@ -359,17 +359,22 @@ fn parse(f: &Fields) -> Result<Parsed, Errors> {
     }
     let reminder = number::<i32>(f, "reminder_hours_before", &mut errors);
     let closes = number::<i32>(f, "enrollment_closes_hours_before", &mut errors);
-    let holidays = parse_dates("holidays", f.get("holidays")).unwrap_or_else(|e| {
-        errors.add(e);
-        Vec::new()
-    });
     let drawn = recurrence_of(f, &mut errors);
     // The raw rule wins when chosen, or when someone edited it by hand.
     let raw = f.opt("rrule");
     let raw_edited = raw.as_deref().unwrap_or("") != f.get("rrule_drawn").trim();
-    let rrule = match (&drawn, raw_edited) {
-        (Some(r), false) => r.to_rrule(),
-        _ => raw,
+    let from_form = drawn.as_ref().filter(|_| !raw_edited);
+    let rrule = match from_form {
+        Some(r) => r.to_rrule(),
+        None => raw,
+    };
+    // A one-off session has no dates without a session (the box is hidden then).
+    let holidays = match rrule {
+        Some(_) => parse_dates("holidays", f.get("holidays")).unwrap_or_else(|e| {
+            errors.add(e);
+            Vec::new()
+        }),
+        None => Vec::new(),
     };
     let (Some(date), Some(time), Some(duration_minutes), Some(capacity), true) =
         (date, time, duration, capacity, errors.is_empty())
@@ -377,9 +382,15 @@ fn parse(f: &Fields) -> Result<Parsed, Errors> {
         return Err(errors);
     };
     let typed = date.and_time(time);
-    let start = match &rrule {
-        Some(rule) => first_on_or_after(rule, typed).unwrap_or(typed),
-        None => typed,
+    // The form's own rule names the form's field to correct (the last day, the day of
+    // the month); a rule typed by hand is checked by the schedule, on `rrule`.
+    let start = match (from_form, &rrule) {
+        (Some(drawn), _) => drawn.first_start(typed).map_err(|e| {
+            errors.add(e);
+            errors.clone()
+        })?,
+        (None, Some(rule)) => first_on_or_after(rule, typed).unwrap_or(typed),
+        (None, None) => typed,
     };
     Ok(Parsed {
         aligned_from: (start != typed).then_some(typed),

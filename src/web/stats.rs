@@ -18,7 +18,6 @@ use super::{PageError, PageResult};
 use crate::domain::stats::{Figures, GroupBy, Period};
 use crate::domain::FieldError;
 use crate::ops::stats::{encounters, Encounters};
-use crate::ops::OpError;
 use crate::state::AppState;
 
 /// Groups the horizontal chart draws; the table lists them all.
@@ -123,29 +122,32 @@ fn row(lang: Lang, by: GroupBy, f: &Figures) -> Value {
     }
 }
 
-/// The chart of the figures: months beside the year before, or the groups' bars.
-async fn chart_of(
-    state: &AppState,
-    me: &SignedIn,
-    found: &Encounters,
-) -> Result<String, PageError> {
-    let lang = me.lang;
+fn year_before(d: NaiveDate) -> NaiveDate {
+    d.checked_sub_months(Months::new(12)).unwrap_or(d)
+}
+
+/// The same period a year before, which the months' chart sets beside it.
+fn a_year_before(period: Period) -> Period {
+    Period {
+        from: year_before(period.from),
+        to: year_before(period.to),
+    }
+}
+
+/// The chart of the figures: months beside the year before (`previous`, the same
+/// period a year earlier by month), or the groups' bars.
+fn chart_of(lang: Lang, found: &Encounters, previous: Option<&Encounters>) -> String {
     let w = |key: &str| words::get(lang, key).unwrap_or(key).to_owned();
-    if found.by != GroupBy::Month {
+    let Some(previous) = previous.filter(|_| found.by == GroupBy::Month) else {
         let rows: Vec<(String, i64)> = found
             .groups
             .iter()
             .take(CHART_GROUPS)
             .map(|g| (label(lang, found.by, g), g.encounters()))
             .collect();
-        return Ok(chart::groups(&rows, &w("stats_chart_groups")));
-    }
-    let year_before = |d: NaiveDate| d.checked_sub_months(Months::new(12)).unwrap_or(d);
-    let before = Period {
-        from: year_before(found.period.from),
-        to: year_before(found.period.to),
+        return chart::groups(&rows, &w("stats_chart_groups"));
     };
-    let previous = encounters(&state.store, &me.caller, before, GroupBy::Month).await?;
+    let before = previous.period;
     let mut bars = Vec::new();
     let mut month = found.period.from.with_day(1).unwrap_or(found.period.from);
     while month <= found.period.to {
@@ -175,13 +177,17 @@ async fn chart_of(
             format!("{}–{}", p.from.year(), p.to.year())
         }
     };
-    Ok(chart::months(
+    chart::months(
         &bars,
         &w("stats_chart_months"),
         &span(&found.period),
         &span(&before),
-    ))
+    )
 }
+
+/// Groups a printed page lists: with the headline figures and the chart they fill one
+/// A4 page (checked by printing in the browser test).
+const PRINT_ROWS: usize = 25;
 
 fn query_of(request: &Request) -> Fields {
     let mut f = Fields::query(request);
@@ -203,24 +209,23 @@ pub async fn stats(request: &Request, state: Data<&AppState>, me: SignedIn) -> P
         period_of(&f, today()).and_then(|p| Ok((p, GroupBy::parse(Some(f.get("group_by")))?)));
     let (period, by) = match asked {
         Ok(asked) => asked,
-        Err(error) => {
-            let mut errors = Errors::default();
-            errors.add(error);
-            return Ok(page(
-                &frame,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "stats.html",
-                context! {
-                    f => value(&f),
-                    errors => value(&errors),
-                    groupings => groupings(),
-                    scope => me.user.role.as_str(),
-                },
-            ));
+        Err(error) => return Ok(asked_wrong(&frame, &me, &f, error)),
+    };
+    // The months' chart sets the year before beside them: both read at once.
+    let previous = async {
+        match by {
+            GroupBy::Month => {
+                let before = a_year_before(period);
+                Ok(Some(
+                    encounters(&state.store, &me.caller, before, by).await?,
+                ))
+            }
+            _ => Ok(None),
         }
     };
-    let found = encounters(&state.store, &me.caller, period, by).await?;
-    let chart = chart_of(&state, &me, &found).await?;
+    let (found, previous) =
+        tokio::try_join!(encounters(&state.store, &me.caller, period, by), previous)?;
+    let chart = chart_of(lang, &found, previous.as_ref());
     let csv_url = format!(
         "/app/stats.csv?{}",
         serde_urlencoded::to_string(&f).unwrap_or_default()
@@ -248,9 +253,27 @@ pub async fn stats(request: &Request, state: Data<&AppState>, me: SignedIn) -> P
             total => row(lang, by, t),
             chart => Value::from_safe_string(chart),
             csv_url => csv_url,
+            print_rows => PRINT_ROWS,
             scope => me.user.role.as_str(),
         },
     ))
+}
+
+/// The form again, the wrong field named (422).
+fn asked_wrong(frame: &Frame, me: &SignedIn, f: &Fields, error: FieldError) -> Response {
+    let mut errors = Errors::default();
+    errors.add(error);
+    page(
+        frame,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "stats.html",
+        context! {
+            f => value(f),
+            errors => value(&errors),
+            groupings => groupings(),
+            scope => me.user.role.as_str(),
+        },
+    )
 }
 
 fn groupings() -> Vec<&'static str> {
@@ -265,8 +288,13 @@ pub async fn stats_csv(
     me: SignedIn,
 ) -> Result<Response, PageError> {
     let f = query_of(request);
-    let period = period_of(&f, today()).map_err(OpError::Invalid)?;
-    let by = GroupBy::parse(Some(f.get("group_by"))).map_err(OpError::Invalid)?;
+    let asked =
+        period_of(&f, today()).and_then(|p| Ok((p, GroupBy::parse(Some(f.get("group_by")))?)));
+    // A link to the file with a wrong field gives the form back, as the page does.
+    let (period, by) = match asked {
+        Ok(asked) => asked,
+        Err(error) => return Ok(asked_wrong(&Frame::of(&me, request), &me, &f, error)),
+    };
     let found = encounters(&state.store, &me.caller, period, by).await?;
     let body = found.csv().map_err(PageError::Internal)?;
     Ok(Response::builder()

@@ -71,6 +71,8 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("sheet_not_recorded", "Présences pas encore notées", "Attendance not recorded yet"),
     ("declined_count", "{n} « je ne peux pas venir »", "{n} \"I can't come\""),
     ("occurrence_moved", "Déplacée", "Moved"),
+    ("club_today", "Aujourd'hui", "Today"),
+    ("club_today_none", "Pas de séance aujourd'hui.", "No session today."),
     ("club_week_none", "Aucune séance publiée dans les sept prochains jours.", "No published session in the next seven days."),
     ("week_none", "Aucune séance prévue dans les sept prochains jours pour les personnes que vous suivez.", "No session in the next seven days for the people you follow."),
     ("occurrence_cancelled", "Séance annulée", "Session cancelled"),
@@ -381,6 +383,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("sync_saved", "Tout est enregistré.", "Everything is saved."),
     ("sync_offline", "Pas de réseau : {n} pointage(s) pas encore enregistré(s), gardé(s) sur ce téléphone. Ils partiront dès le retour du réseau.", "No network: {n} tap(s) not saved yet, kept on this phone. They will be sent as soon as the network is back."),
     ("sync_refused", "Le service a refusé le pointage :", "The service refused the check-in:"),
+    ("sync_signed_out", "Vous n'êtes plus connecté : {n} pointage(s) gardé(s) sur ce téléphone. Reconnectez-vous sur ce téléphone et rouvrez cette page pour les envoyer.", "You are signed out: {n} tap(s) kept on this phone. Sign in again on this phone and open this page again to send them."),
     ("sync_not_saved", "Pas encore enregistré", "Not saved yet"),
     // Programme staff
     ("nav_admin_clubs", "Clubs", "Clubs"),
@@ -505,6 +508,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("stats_chart_groups", "Rencontres par groupe", "Encounters per group"),
     ("stats_chart_months_caption", "En vert la période choisie, en gris la même période un an plus tôt. Les chiffres exacts sont dans le tableau.", "In green the period chosen, in grey the same period a year earlier. The exact figures are in the table."),
     ("stats_chart_groups_caption", "Les 15 premiers groupes ; tous sont dans le tableau.", "The first 15 groups; all of them are in the table."),
+    ("stats_print_more", "Et {n} autres groupes, avec moins de rencontres : le tableau complet est à l'écran et dans le fichier CSV.", "And {n} more groups, with fewer encounters: the whole table is on screen and in the CSV file."),
     ("stats_notes", "Une rencontre : une personne présente à une séance (inscrite, ou venue sans inscription). Personnes rencontrées : chacune comptée une fois. Taux de présence : présences sur places confirmées.", "An encounter: one person present at one session (enrolled, or a walk-in). People met: each counted once. Attendance rate: attended places out of confirmed places."),
 ];
 
@@ -576,6 +580,13 @@ const MESSAGES: &[(&str, &str)] = &[
     ("give a month, like 2026-03", "Indiquez un mois, par exemple 2026-03."),
     ("{} is not a date (2026-03-01) or an RFC 3339 time", "{0} n'est pas une date (2026-03-01)."),
     ("a period may span at most {} days", "Une période couvre au plus {0} jours."),
+    ("must be one of club, sport, month, situation, structure", "Choisissez un regroupement dans la liste."),
+    ("{} people hold places in this session: it stays published; cancel it instead, and they are told", "{0} personne(s) ont une place dans cette séance : elle reste publiée. Annulez-la plutôt : ces personnes seront prévenues."),
+    ("a user with this email already exists", "Un compte existe déjà pour cette adresse."),
+    ("no club has this id", "Ce club n'existe pas."),
+    ("no structure has this id", "Cette structure n'existe pas."),
+    ("only a club manager belongs to a club", "Seul un responsable de club est rattaché à un club."),
+    ("only a social worker belongs to a structure", "Seul un travailleur social est rattaché à une structure."),
 ];
 
 /// An operation's message in `lang`: French when it is listed, else as the API says it.

@@ -437,6 +437,21 @@ impl Browser {
 
     /// Saves a PNG of the whole page (beyond the viewport too) to `path`, creating
     /// its folders. Answers the PNG's bytes.
+    /// The page printed to PDF on A4, as "Print" in Chromium would (print CSS applied).
+    pub async fn print_pdf(&self) -> Vec<u8> {
+        let printed = self
+            .cdp(
+                "Page.printToPDF",
+                json!({"paperWidth": 8.27, "paperHeight": 11.69, "preferCSSPageSize": true}),
+            )
+            .await;
+        let data = printed["data"].as_str().expect("a PDF");
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .expect("a base64 PDF")
+    }
+
     pub async fn screenshot(&self, path: impl AsRef<Path>) -> Vec<u8> {
         let path = path.as_ref();
         let metrics = self.cdp("Page.getLayoutMetrics", json!({})).await;

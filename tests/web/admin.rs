@@ -265,7 +265,41 @@ async fn programme_staff_pages_are_theirs_alone() {
             )
             .await;
         renamed.assert_html(StatusCode::FORBIDDEN);
+        for (path, fields) in [
+            (
+                "/app/admin/outbox/retry".to_owned(),
+                vec![("kind", "invitation")],
+            ),
+            (
+                format!("/app/admin/outbox/{}/retry", Uuid::new_v4()),
+                vec![],
+            ),
+            (
+                "/app/admin/structures/new".to_owned(),
+                vec![("name", "Intruse")],
+            ),
+            (
+                "/app/admin/clubs/new".to_owned(),
+                vec![("name", "Club intrus"), ("sports", "boxe")],
+            ),
+            (
+                format!("/app/admin/users/{}", worker.id),
+                vec![("action", "move"), ("structure_id", structure.as_str())],
+            ),
+        ] {
+            let mut form = vec![("csrf_token", csrf.as_str())];
+            form.extend(fields);
+            agent
+                .post(&path, &form)
+                .await
+                .assert_html(StatusCode::FORBIDDEN);
+        }
     }
+    let structures = app.get("/api/v1/structures", &app.admin).await;
+    assert!(
+        !structures.body.to_string().contains("Intruse"),
+        "{structures:?}"
+    );
     let users = app.get("/api/v1/users", &app.admin).await;
     let listed = users.body.as_array().cloned().unwrap_or_default();
     assert!(listed.iter().all(|u| u["email"] != "intrus@example.org"));
@@ -314,6 +348,150 @@ async fn programme_staff_pages_are_theirs_alone() {
     assert!(listed
         .iter()
         .all(|u| u["email"] != "sans.structure@example.org"));
+    // Inviting an address that has an account already: the form again, the address
+    // kept and the message beside it; programme staff are not invited from here.
+    let taken = staff
+        .post(
+            "/app/admin/users",
+            &[
+                ("csrf_token", &csrf),
+                ("role", "social_worker"),
+                ("name", "Claire encore"),
+                ("email", &worker.email),
+                ("structure_id", &structure),
+            ],
+        )
+        .await;
+    taken.assert_html(StatusCode::UNPROCESSABLE_ENTITY);
+    let said = taken
+        .element_text("error-email")
+        .expect("an error beside the address");
+    assert!(said.contains("existe déjà"), "{said}");
+    assert!(taken.body.contains(&worker.email), "what was typed is kept");
+    let admin_role = staff
+        .post(
+            "/app/admin/users",
+            &[
+                ("csrf_token", &csrf),
+                ("role", "admin"),
+                ("name", "Nouvel admin"),
+                ("email", "nouvel.admin@example.org"),
+            ],
+        )
+        .await;
+    admin_role.assert_html(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        admin_role.element_text("error-role").is_some(),
+        "{admin_role:?}"
+    );
+    // Moving an account without choosing where changes nothing and says so.
+    let nowhere = staff
+        .post(
+            &format!("/app/admin/users/{}", worker.id),
+            &[("csrf_token", &csrf), ("action", "move")],
+        )
+        .await;
+    assert!(nowhere.status.is_client_error(), "{nowhere:?}");
+    // Accounts over their life: the worker (signed in above) shows when, on the list
+    // and on their structure's page; moved to another structure, disabled, enabled.
+    let list = staff.get("/app/admin/users?role=social_worker").await;
+    list.assert_html(StatusCode::OK);
+    assert!(list.body.contains("Dernière connexion"), "{list:?}");
+    let other = app.structure("Maison des familles").await;
+    let page = staff
+        .get(&format!("/app/admin/structures/{structure}"))
+        .await;
+    assert!(page.body.contains(&worker.name), "{page:?}");
+    let moved = staff
+        .post(
+            &format!("/app/admin/users/{}", worker.id),
+            &[
+                ("csrf_token", &csrf),
+                ("action", "move"),
+                ("structure_id", &other),
+            ],
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::SEE_OTHER, "{moved:?}");
+    let user_of = |listed: &[serde_json::Value], email: &str| {
+        listed
+            .iter()
+            .find(|u| u["email"] == email)
+            .cloned()
+            .expect("listed")
+    };
+    let listed = app.get("/api/v1/users", &app.admin).await.body;
+    let listed = listed.as_array().cloned().unwrap_or_default();
+    assert_eq!(
+        user_of(&listed, &worker.email)["structure_id"],
+        other.as_str()
+    );
+    for (action, disabled) in [("disable", true), ("enable", false)] {
+        let answer = staff
+            .post(
+                &format!("/app/admin/users/{}", worker.id),
+                &[("csrf_token", &csrf), ("action", action)],
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{answer:?}");
+        let listed = app.get("/api/v1/users", &app.admin).await.body;
+        let listed = listed.as_array().cloned().unwrap_or_default();
+        assert_eq!(
+            user_of(&listed, &worker.email)["disabled"],
+            disabled,
+            "{action}"
+        );
+    }
+    // A structure renamed through its page; a wrong form keeps what was typed.
+    let renamed = staff
+        .post(
+            &format!("/app/admin/structures/{other}"),
+            &[
+                ("csrf_token", &csrf),
+                ("name", "Maison des familles de Bondy"),
+                ("kind", "association"),
+                ("city", "Bondy"),
+            ],
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::SEE_OTHER, "{renamed:?}");
+    let api_structure = app
+        .get(&format!("/api/v1/structures/{other}"), &app.admin)
+        .await;
+    assert_eq!(api_structure.body["name"], "Maison des familles de Bondy");
+    let blank = staff
+        .post(
+            &format!("/app/admin/structures/{other}"),
+            &[
+                ("csrf_token", &csrf),
+                ("name", ""),
+                ("kind", "association"),
+                ("city", "Pantin"),
+            ],
+        )
+        .await;
+    blank.assert_html(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(blank.element_text("error-name").is_some(), "{blank:?}");
+    assert!(blank.body.contains("Pantin"), "what was typed is kept");
+    // A notice the page does not know is left out, not a 5xx.
+    for path in [
+        "/app/admin/users?done=whatever",
+        "/app/admin/outbox?status=dead&done=whatever",
+    ] {
+        staff.get(path).await.assert_html(StatusCode::OK);
+    }
+    let users = app.get("/api/v1/users", &app.admin).await;
+    let listed = users.body.as_array().cloned().unwrap_or_default();
+    assert!(listed
+        .iter()
+        .all(|u| u["email"] != "nouvel.admin@example.org"));
+    assert_eq!(
+        listed
+            .iter()
+            .filter(|u| u["email"] == worker.email.as_str())
+            .count(),
+        1
+    );
     // The figures page answers a wrong month with the field named, never a 5xx.
     let wrong = staff.get("/app/stats?period=month&month=2026-13").await;
     wrong.assert_html(StatusCode::UNPROCESSABLE_ENTITY);
@@ -326,6 +504,61 @@ async fn programme_staff_pages_are_theirs_alone() {
         backwards.element_text("error-to").is_some(),
         "{backwards:?}"
     );
+    let grouping = staff.get("/app/stats?group_by=weather").await;
+    grouping.assert_html(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        grouping.element_text("error-group_by").is_some(),
+        "{grouping:?}"
+    );
+    // The file with a wrong field gives the form back too.
+    let file = staff
+        .get("/app/stats.csv?period=custom&from=2026-05-01&to=2026-04-01")
+        .await;
+    file.assert_html(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(file.element_text("error-to").is_some(), "{file:?}");
+}
+
+/// Every role opens the figures page and its file over HTTP, each in its own scope: the
+/// file is the API's own CSV for that account, byte for byte.
+#[tokio::test]
+async fn figures_over_http_follow_each_roles_scope() {
+    let smtp = SmtpServer::start();
+    let app = super::http::app_mailing_to(&smtp).await;
+    let r = two_clubs(&app).await;
+    let manager =
+        super::http::account(&app, &smtp, "club_manager", "Nadia", Some(&r.club), None).await;
+    let worker = super::http::account(
+        &app,
+        &smtp,
+        "social_worker",
+        "Claire",
+        None,
+        Some(&r.structure),
+    )
+    .await;
+    let query = format!("period=custom&from={}&to={}&group_by=club", r.from, r.to);
+    let api_query = format!("from={}&to={}&group_by=club", r.from, r.to);
+    let mut totals = Vec::new();
+    for (email, token) in [
+        (ADMIN_EMAIL, app.admin.clone()),
+        (manager.email.as_str(), manager.token.clone()),
+        (worker.email.as_str(), worker.token.clone()),
+    ] {
+        let mut agent = super::http::sign_in(&app, &smtp, email).await;
+        let page = agent.get(&format!("/app/stats?{query}")).await;
+        page.assert_html(StatusCode::OK);
+        let file = agent.get(&format!("/app/stats.csv?{query}")).await;
+        assert_eq!(file.status, StatusCode::OK, "{file:?}");
+        let api_csv = api_csv(&app, &token, &api_query).await;
+        assert_eq!(file.body, api_csv, "{email}");
+        let total_line = api_csv.lines().last().unwrap_or_default().to_owned();
+        totals.push(total_line.split(',').nth(2).unwrap_or_default().to_owned());
+        // Another club's name never shows in a club's or a structure's page.
+        if email != ADMIN_EMAIL {
+            assert!(!page.body.contains("Boxe Pantin"), "{email}: {page:?}");
+        }
+    }
+    assert_eq!(totals, ["10", "5", "3"]);
 }
 
 /// Two clubs' recorded sessions of the last weeks, people of two structures.
@@ -508,12 +741,34 @@ async fn the_dashboard_shows_each_role_its_figures() {
             "{name}"
         );
         assert_eq!(headline[2], total["first_encounters"].to_string(), "{name}");
-        // One table row per API group, then the total; a chart beside it.
-        let rows = browser.find_all("table.figures tbody tr").await.len();
-        assert_eq!(
-            rows,
-            api.body["groups"].as_array().map_or(0, Vec::len).max(1)
-        );
+        assert_eq!(headline[3], rate(&total["attendance_rate"]), "{name}");
+        // One table row per API group, with the API's figures, then the total; a chart
+        // beside it.
+        let groups = api.body["groups"].as_array().cloned().unwrap_or_default();
+        let mut table = Vec::new();
+        for cell in browser
+            .find_all("table.figures tbody th, table.figures tbody td")
+            .await
+        {
+            table.push(cell.text().await.expect("a cell"));
+        }
+        let expected: Vec<String> = groups
+            .iter()
+            .flat_map(|g| {
+                [
+                    g["label"].as_str().unwrap_or_default().to_owned(),
+                    g["encounters"].to_string(),
+                    g["unique_participants"].to_string(),
+                    g["first_encounters"].to_string(),
+                    rate(&g["attendance_rate"]),
+                    g["walk_ins"].to_string(),
+                    g["occurrences_held"].to_string(),
+                ]
+            })
+            .collect();
+        assert!(!groups.is_empty(), "{name}: {api:?}");
+        assert_eq!(table, expected, "{name}");
+        let rows = groups.len();
         assert_eq!(browser.find_all("svg.chart rect").await.len(), rows);
         // The CSV link gives the API's CSV.
         let href = browser
@@ -529,17 +784,7 @@ async fn the_dashboard_shows_each_role_its_figures() {
                 vec![json!(href)],
             )
             .await;
-        let api_csv = app
-            .client
-            .get(format!("{}/api/v1/stats/encounters?{api_query}", app.base))
-            .bearer_auth(&token)
-            .header("accept", "text/csv")
-            .send()
-            .await
-            .expect("the API's CSV")
-            .text()
-            .await
-            .expect("a body");
+        let api_csv = api_csv(&app, &token, &api_query).await;
         assert_eq!(csv.as_str(), Some(api_csv.as_str()), "{name}");
         seen.push(total["encounters"].as_i64().unwrap_or(0));
         // The months, beside the year before.
@@ -550,11 +795,100 @@ async fn the_dashboard_shows_each_role_its_figures() {
             ))
             .await;
         assert!(browser.find_all("svg.chart").await.len() == 1);
+        // Each month of the year so far, beside the same month a year before.
+        let months = chrono::Datelike::month(&chrono::Utc::now()) as usize;
+        assert_eq!(browser.find_all("svg.chart rect.this").await.len(), months);
+        assert_eq!(
+            browser.find_all("svg.chart rect.previous").await.len(),
+            months
+        );
         press(&browser, "Se déconnecter").await;
     }
     // Everything: AS Bondy 3 present + 2 walk-ins, Boxe Pantin 1 present (Chloé is
     // absent the second time) + 4 walk-ins; the club's own 5; the structure's people
     // without walk-ins 3.
     assert_eq!(seen, vec![10, 5, 3]);
+
+    // Printed, the figures fit one A4 page, even with more clubs than a page holds:
+    // the first groups (most encounters first) and a line saying how many more.
+    let structure = app.structure("Maison du quartier").await;
+    for n in 0..28 {
+        let club = app
+            .club(&format!("Club {n:02}"), "Montreuil", &["football"])
+            .await;
+        recorded_club(&app, &club, &structure, &[], 1).await;
+    }
+    sign_in(&browser, &app, &smtp, ADMIN_EMAIL).await;
+    browser.viewport(1280, 900).await;
+    browser
+        .goto(&format!("{}/app/stats?{query}", app.base))
+        .await;
+    let rows = browser.find_all("table.figures tbody tr").await.len();
+    assert_eq!(rows, 30, "two clubs and 28 more");
+    // What the printer gets, seen as a picture: A4 within its 10 mm margins, at 96 dpi.
+    browser
+        .cdp("Emulation.setEmulatedMedia", json!({"media": "print"}))
+        .await;
+    browser.viewport(718, 1047).await;
+    browser
+        .screenshot(super::day::screenshots().join("stats-print.png"))
+        .await;
+    browser
+        .cdp("Emulation.setEmulatedMedia", json!({"media": ""}))
+        .await;
+    let pdf = browser.print_pdf().await;
+    let printed = super::day::screenshots().join("stats-print.pdf");
+    std::fs::create_dir_all(super::day::screenshots()).expect("the screenshots folder");
+    std::fs::write(&printed, &pdf).expect("the PDF kept beside the screenshots");
+    assert_eq!(
+        pdf_pages(&pdf),
+        1,
+        "the figures print on one page: {}",
+        printed.display()
+    );
+    let note = browser.find(".print-note").await.text().await;
+    // Hidden on screen, printed only: its text is in the page's source.
+    assert_eq!(note.ok().as_deref(), Some(""), "not shown on screen");
+    let html = browser
+        .execute(
+            "return document.querySelector('.print-note').textContent;",
+            vec![],
+        )
+        .await;
+    assert!(
+        html.as_str()
+            .unwrap_or_default()
+            .contains("Et 5 autres groupes"),
+        "{html}"
+    );
     browser.close().await;
+}
+
+/// The API's CSV of the figures for the account of `token`.
+async fn api_csv(app: &TestApp, token: &str, query: &str) -> String {
+    app.client
+        .get(format!("{}/api/v1/stats/encounters?{query}", app.base))
+        .bearer_auth(token)
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .expect("the API's CSV")
+        .text()
+        .await
+        .expect("a body")
+}
+
+/// A rate as the page writes it.
+fn rate(value: &serde_json::Value) -> String {
+    value
+        .as_f64()
+        .map_or_else(|| "—".to_owned(), |r| format!("{:.0} %", r * 100.0))
+}
+
+/// Pages in a PDF Chromium printed (one `/Type /Page` object each).
+fn pdf_pages(pdf: &[u8]) -> usize {
+    let text = String::from_utf8_lossy(pdf);
+    text.match_indices("/Type /Page")
+        .filter(|(at, found)| !text[at + found.len()..].starts_with('s'))
+        .count()
 }

@@ -139,6 +139,24 @@ async fn tap(browser: &Browser, css: &str) {
     browser.click(css).await;
 }
 
+/// Waits until the check-in's sync line says `class` ("sync offline", …).
+async fn wait_sync(browser: &Browser, class: &str) {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let now = browser
+            .execute("return document.getElementById('sync').className;", vec![])
+            .await;
+        if now == class {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{class} not said: {now}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Waits until the check-in page says everything is saved.
 async fn wait_saved(browser: &Browser) {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
@@ -401,6 +419,10 @@ async fn a_club_managers_week_in_the_browser() {
         "Séance annulée : les personnes inscrites sont prévenues.",
     )
     .await;
+    // Cancelled, the date offers to bring it back, naming who will be told again.
+    see(&browser, "Rétablir").await;
+    see(&browser, "3 personne(s) inscrite(s) seront prévenues").await;
+    look(&browser, "occurrence-cancelled").await;
     wait_for_subject(&smtp, &people[0].3, "Changement").await;
     let before = subjects_to(&smtp, &people[0].3).len();
     browser
@@ -443,6 +465,7 @@ async fn a_club_managers_week_in_the_browser() {
         ))
         .await;
     see(&browser, "Séance annulée").await;
+    look(&browser, "club-calendar-next-week").await;
 
     // At the door, phone in hand: Samir by his first name and Enter, Aïcha with a tap,
     // then the network drops for Léo's tap and the walk-in; it comes back, and the
@@ -463,19 +486,12 @@ async fn a_club_managers_week_in_the_browser() {
     network(&browser, false).await;
     tap(&browser, &format!("label[for='m-{}-present']", people[2].0)).await;
     tap(&browser, "button.step[data-step='1']").await;
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let class = browser
-            .execute("return document.getElementById('sync').className;", vec![])
-            .await;
-        if class == "sync offline" {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "offline not said");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_sync(&browser, "sync offline").await;
     see(&browser, "Pas de réseau").await;
     see(&browser, "Pas encore enregistré").await;
+    browser
+        .assert_accessible("check-in offline at 360 px")
+        .await;
     browser
         .screenshot(super::day::screenshots().join("check-in-offline-phone.png"))
         .await;
@@ -530,6 +546,31 @@ async fn a_club_managers_week_in_the_browser() {
     press(&browser, "Enregistrer la feuille").await;
     see(&browser, "La feuille de présence est enregistrée.").await;
     look(&browser, "check-in-saved").await;
+
+    // Signed out meanwhile (the session ended on the server): a tap is not said to be
+    // saved; it stays on the phone, and the page says to sign in again.
+    browser
+        .client()
+        .delete_cookie("es_session")
+        .await
+        .expect("the session cookie removed");
+    tap(&browser, &format!("label[for='m-{}-excused']", people[2].0)).await;
+    wait_sync(&browser, "sync signed-out").await;
+    see(&browser, "Vous n'êtes plus connecté").await;
+    let kept = browser
+        .execute(
+            "return Object.keys(localStorage).filter(k => k.startsWith('es-check-in:')).length;",
+            vec![],
+        )
+        .await;
+    assert_eq!(kept, 1, "the tap is kept on the phone");
+    let roster = app
+        .get(
+            &format!("/api/v1/sessions/{weekly}/occurrences/{today_key}/roster"),
+            &manager,
+        )
+        .await;
+    assert_eq!(mark_of(&roster.body, &people[2].0), "present");
 
     browser.close().await;
 }

@@ -943,9 +943,274 @@ async fn check_in_opens_at_the_start_and_records_only_what_is_marked() {
     assert_eq!(attendance(&closed, &amina), "present", "{closed:#}");
     assert_eq!(attendance(&closed, &bilal), "absent", "{closed:#}");
     assert_eq!(closed["walk_ins_total"], 2, "{closed:#}");
+
+    // A second phone, opened before any of this, taps Bilal present after the sheet
+    // was closed: Bilal changes, Amina's mark stays (a tap adds to the sheet, it never
+    // unrecords what another phone or the closed sheet said).
+    let second_phone = [
+        ("in_progress", "true"),
+        (bilal_mark.as_str(), "present"),
+        ("walk_ins_unknown", "2"),
+        ("csrf_token", csrf.as_str()),
+    ];
+    let answer = tap_answer(
+        &tap(&mut browser, &open, &second_phone).await,
+        StatusCode::OK,
+    );
+    assert_eq!(answer, json!({"saved": true}));
+    let merged = roster(&app, &session, &started).await;
+    assert_eq!(attendance(&merged, &amina), "present", "{merged:#}");
+    assert_eq!(attendance(&merged, &bilal), "present", "{merged:#}");
+    assert_eq!(merged["walk_ins_total"], 2, "{merged:#}");
     app.stop().await;
     assert!(
         misnamed.is_empty(),
         "the club sees a first name and an initial, as \"Amina B.\": {misnamed:?}"
     );
+}
+
+/// The repetition form writes each shape it offers as the RRULE the API reads back, and
+/// the API's occurrences follow it: the second Saturday for five times, the last Friday
+/// until a date, the 15th of every other month, Saturdays without a holiday. A last day
+/// before the start is named on that field; a rule the form cannot draw is kept as typed
+/// and shown as text. A session people hold places in cannot go back to draft, and a
+/// club that moves loses its old map point.
+#[tokio::test]
+async fn the_repetition_form_writes_the_rule_the_api_follows() {
+    let smtp = SmtpServer::start();
+    let World {
+        app,
+        club,
+        manager,
+        worker,
+    } = world(&smtp, "AS Bondy").await;
+    let mut browser = sign_in(&app, &smtp, &manager.email).await;
+    let new = "/app/club/sessions/new";
+    let blank = browser.get(new).await;
+    let mut base = form_fields(&blank, new);
+    for day in ["mo", "tu", "we", "th", "fr", "sa", "su"] {
+        base.retain(|(name, _)| *name != format!("repeat_{day}"));
+    }
+    // The first of next month, so every shape has its dates ahead.
+    let today = today_in_paris();
+    let first = NaiveDate::from_ymd_opt(today.year(), today.month(), 1)
+        .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
+        .expect("a date");
+    let first_text = first.to_string();
+    for (name, value) in [
+        ("title", "Séance"),
+        ("sport", "football"),
+        ("capacity", "6"),
+        ("start_date", first_text.as_str()),
+        ("start_time", "18:30"),
+        ("duration_minutes", "90"),
+        ("ends", "never"),
+        ("holidays", ""),
+        ("action", "save"),
+    ] {
+        set(&mut base, name, value);
+    }
+    let last_day = first + Duration::days(120);
+    let holiday = {
+        let mut d = first;
+        while d.weekday() != Weekday::Sat {
+            d += Duration::days(1);
+        }
+        d + Duration::days(7)
+    };
+    let shapes: Vec<(Vec<(&str, String)>, String)> = vec![
+        (
+            vec![
+                ("repeat", "monthly_weekday".into()),
+                ("repeat_nth", "2".into()),
+                ("repeat_weekday", "sa".into()),
+                ("ends", "after".into()),
+                ("ends_after", "5".into()),
+            ],
+            "FREQ=MONTHLY;BYDAY=2SA;COUNT=5".into(),
+        ),
+        (
+            vec![
+                ("repeat", "monthly_weekday".into()),
+                ("repeat_nth", "-1".into()),
+                ("repeat_weekday", "fr".into()),
+                ("ends", "on".into()),
+                ("ends_on", last_day.to_string()),
+            ],
+            format!(
+                "FREQ=MONTHLY;BYDAY=-1FR;UNTIL={}",
+                last_day.format("%Y%m%d")
+            ),
+        ),
+        (
+            vec![
+                ("repeat", "monthly_day".into()),
+                ("repeat_interval", "2".into()),
+                ("repeat_day", "15".into()),
+            ],
+            "FREQ=MONTHLY;INTERVAL=2;BYMONTHDAY=15".into(),
+        ),
+        (
+            vec![
+                ("repeat", "weekly".into()),
+                ("repeat_sa", "on".into()),
+                ("holidays", holiday.to_string()),
+            ],
+            "FREQ=WEEKLY;BYDAY=SA".into(),
+        ),
+    ];
+    let mut sessions = Vec::new();
+    for (fields, rule) in &shapes {
+        let mut form = base.clone();
+        for (name, value) in fields {
+            set(&mut form, name, value);
+        }
+        let saved = submit(&mut browser, new, &form).await;
+        assert_eq!(saved.status, StatusCode::SEE_OTHER, "{rule}: {saved:?}");
+        let session = saved.redirect_id("/app/sessions/");
+        let stored = app
+            .get(&format!("/api/v1/sessions/{session}"), &manager.token)
+            .await;
+        assert_eq!(stored.body["rrule"], rule.as_str(), "{stored:?}");
+        sessions.push((session, stored.body));
+    }
+    let dates = |list: &[Value]| -> Vec<NaiveDate> {
+        list.iter()
+            .map(|o| {
+                let start = o["start"].as_str().expect("a start");
+                chrono::DateTime::parse_from_rfc3339(start)
+                    .expect("RFC 3339")
+                    .with_timezone(&Paris)
+                    .date_naive()
+            })
+            .collect()
+    };
+    let window = |session: &str| {
+        let app = &app;
+        let token = manager.token.clone();
+        let session = session.to_owned();
+        async move { occurrences(app, &token, &session, first, first + Duration::days(365)).await }
+    };
+    // The second Saturday, five times, at 18:30 local whatever the season.
+    let second = window(&sessions[0].0).await;
+    assert_eq!(second.len(), 5, "{second:#?}");
+    for (o, d) in second.iter().zip(dates(&second)) {
+        assert_eq!(d.weekday(), Weekday::Sat, "{o}");
+        assert!((8..=14).contains(&d.day()), "{d} is a second Saturday");
+        assert!(
+            o["start"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("T18:30:00"),
+            "{o}"
+        );
+    }
+    // The last Friday of each month, until the last day.
+    let last_fridays = dates(&window(&sessions[1].0).await);
+    assert!(!last_fridays.is_empty());
+    for d in &last_fridays {
+        assert_eq!(d.weekday(), Weekday::Fri);
+        assert!(
+            (*d + Duration::days(7)).month() != d.month(),
+            "{d} is a last Friday"
+        );
+        assert!(*d <= last_day);
+    }
+    // The 15th, every other month.
+    let fifteenths = dates(&window(&sessions[2].0).await);
+    assert!(fifteenths.len() >= 6, "{fifteenths:?}");
+    for pair in fifteenths.windows(2) {
+        assert_eq!(pair[0].day(), 15);
+        let months = (pair[1].year() - pair[0].year()) * 12 + pair[1].month() as i32
+            - pair[0].month() as i32;
+        assert_eq!(months, 2, "{pair:?}");
+    }
+    // Saturdays, the holiday left out.
+    let (weekly, stored) = &sessions[3];
+    assert_eq!(
+        stored["exdates"],
+        json!([format!("{holiday}T18:30:00")]),
+        "{stored}"
+    );
+    let saturdays = dates(&window(weekly).await);
+    assert!(!saturdays.contains(&holiday), "{saturdays:?}");
+    assert!(saturdays.contains(&(holiday - Duration::days(7))));
+    assert!(saturdays.contains(&(holiday + Duration::days(7))));
+
+    // A last day before the first: named on that field, nothing saved.
+    let mut early = base.clone();
+    let too_early = (first - Duration::days(3)).to_string();
+    for (name, value) in [
+        ("repeat", "weekly"),
+        ("repeat_sa", "on"),
+        ("ends", "on"),
+        ("ends_on", too_early.as_str()),
+    ] {
+        set(&mut early, name, value);
+    }
+    let refused = submit(&mut browser, new, &early).await;
+    refused.assert_html(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.element_text("error-ends_on").is_some(),
+        "{refused:?}"
+    );
+    assert!(refused.element_text("error-rrule").is_none(), "{refused:?}");
+
+    // Every third day: the form cannot draw it; it is kept as typed and shown as text.
+    let mut custom = base.clone();
+    set(&mut custom, "repeat", "custom");
+    set(&mut custom, "rrule", "FREQ=DAILY;INTERVAL=3");
+    let saved = submit(&mut browser, new, &custom).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{saved:?}");
+    let session = saved.redirect_id("/app/sessions/");
+    let stored = app
+        .get(&format!("/api/v1/sessions/{session}"), &manager.token)
+        .await;
+    assert_eq!(stored.body["rrule"], "FREQ=DAILY;INTERVAL=3");
+    let edit = browser.get(&format!("/app/sessions/{session}")).await;
+    edit.assert_html(StatusCode::OK);
+    assert!(edit.body.contains("FREQ=DAILY;INTERVAL=3"), "{edit:?}");
+
+    // Someone holds a place in the Saturdays: back to draft is refused, beside status.
+    let amina = person(&app, &worker, "Amina", "Bernardeau").await;
+    enrol(&app, &worker, &amina, weekly).await;
+    let path = format!("/app/sessions/{weekly}");
+    let edit = browser.get(&path).await;
+    let mut draft = form_fields(&edit, &path);
+    set(&mut draft, "status", "draft");
+    set(&mut draft, "action", "save");
+    let refused = submit(&mut browser, &path, &draft).await;
+    refused.assert_html(StatusCode::UNPROCESSABLE_ENTITY);
+    let said = refused
+        .element_text("error-status")
+        .expect("beside the status");
+    assert!(said.contains("Annulez-la"), "{said}");
+    let stored = app
+        .get(&format!("/api/v1/sessions/{weekly}"), &manager.token)
+        .await;
+    assert_eq!(stored.body["status"], "published");
+
+    // The club moves: its old map point goes with the old address.
+    let pinned = app
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/clubs/{club}"),
+            Some(&app.admin),
+            Some(json!({"latitude": 48.9, "longitude": 2.48})),
+        )
+        .await;
+    assert_eq!(pinned.status, StatusCode::OK, "{pinned:?}");
+    let profile = browser.get("/app/club/edit").await;
+    let mut fields = form_fields(&profile, "/app/club/edit");
+    set(&mut fields, "address", "3 rue de la Gare");
+    submit(&mut browser, "/app/club/edit", &fields)
+        .await
+        .assert_redirect_to("/app/club");
+    let moved = app
+        .get(&format!("/api/v1/clubs/{club}"), &manager.token)
+        .await;
+    assert_eq!(moved.body["address"], "3 rue de la Gare");
+    assert!(moved.body["latitude"].is_null(), "{moved:?}");
+    assert!(moved.body["longitude"].is_null(), "{moved:?}");
+    app.stop().await;
 }

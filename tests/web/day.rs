@@ -458,7 +458,7 @@ async fn a_social_workers_day_in_the_browser() {
     see(&browser, "Places prises : 1 sur 1").await;
     see(&browser, "Présences pas encore notées").await;
     assert!(!browser.text().await.contains("example.net"));
-    look(&browser, "club-home").await;
+    look(&browser, "club-home-after-a-social-workers-day").await;
 
     browser.close().await;
 }

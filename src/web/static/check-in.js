@@ -84,20 +84,26 @@
       body: pending.body,
     }).then(function (response) {
       sending = false;
-      if (response.ok) {
-        var now = JSON.parse(localStorage.getItem(store) || "null");
-        if (now && now.body === pending.body) {
-          localStorage.removeItem(store);
-          mark([]);
-          say("saved");
-        } else {
-          send();
-        }
+      // A session that ended sends the tap to the sign-in page: nothing was saved, and
+      // the taps stay here until this phone is signed in again.
+      if (response.redirected) {
+        say("signed-out");
         return;
       }
-      // Refused (recording closed, form expired): resending would not help.
       return response.json().then(function (answer) {
-        say("refused", answer.error || "");
+        if (response.ok && answer.saved === true) {
+          var now = JSON.parse(localStorage.getItem(store) || "null");
+          if (now && now.body === pending.body) {
+            localStorage.removeItem(store);
+            mark([]);
+            say("saved");
+          } else {
+            send();
+          }
+          return;
+        }
+        // Refused (recording closed, form expired): resending would not help.
+        say("refused", answer.error || String(response.status));
       }, function () {
         say("refused", String(response.status));
       });
@@ -108,6 +114,10 @@
       retry = setTimeout(send, 3000);
     });
   }
+
+  // The whole sheet was just saved (this page is its answer): taps kept from before
+  // it were in it.
+  if (/[?&]saved=1(&|$)/.test(location.search)) localStorage.removeItem(store);
 
   // Taps left from before a reload (or a lost network) come back first.
   (function restore() {
@@ -125,6 +135,7 @@
       if (number) number.value = value;
     });
     mark(pending.changed || []);
+    totals();
     send();
   })();
 
@@ -151,11 +162,15 @@
   // The search box filters as you type; Enter marks the first match present.
   if (find) {
     var people = Array.prototype.slice.call(form.querySelectorAll(".person"));
+    // "aicha" finds Aïcha: accents and case aside.
+    var plain = function (text) {
+      return (text || "").normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+    };
     var filter = function () {
-      var q = find.value.trim().toLowerCase();
+      var q = plain(find.value.trim());
       people.forEach(function (li) {
-        li.hidden = q !== "" && li.getAttribute("data-name").indexOf(q) < 0 &&
-          li.getAttribute("data-code").indexOf(q) < 0;
+        li.hidden = q !== "" && plain(li.getAttribute("data-name")).indexOf(q) < 0 &&
+          plain(li.getAttribute("data-code")).indexOf(q) < 0;
       });
     };
     find.addEventListener("input", filter);
