@@ -42,6 +42,13 @@ pub struct Sheet {
     pub in_progress: bool,
 }
 
+impl Sheet {
+    /// Nothing marked and nobody counted.
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty() && self.walk_ins.iter().all(|(_, n)| *n == 0)
+    }
+}
+
 /// The occurrence whose attendance was recorded.
 #[derive(Debug, Clone)]
 pub struct RecordedOccurrence {

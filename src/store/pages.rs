@@ -156,6 +156,8 @@ pub struct ClubOccurrenceRow {
     pub declined: i64,
     /// Whether attendance was recorded.
     pub recorded: bool,
+    /// A draft session's date: seen by its club only, nobody enrolled.
+    pub draft: bool,
 }
 
 impl Store {
@@ -166,6 +168,7 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         limit: i64,
+        with_drafts: bool,
     ) -> StoreResult<Vec<ClubOccurrenceRow>> {
         Ok(on_pool!(self, |pool| {
             sqlx::query_as::<_, ClubOccurrenceRow>(
@@ -175,9 +178,11 @@ impl Store {
                      WHERE e.session_id = o.session_id AND r.occurrence_key = o.occurrence_key
                        AND r.answer = 'not_coming' AND e.status = 'confirmed') AS declined,
                     EXISTS (SELECT 1 FROM attendance_sheets a WHERE a.session_id = o.session_id
-                              AND a.occurrence_key = o.occurrence_key) AS recorded
+                              AND a.occurrence_key = o.occurrence_key) AS recorded,
+                    s.status = 'draft' AS draft
                  FROM occurrences o JOIN sessions s ON s.id = o.session_id
-                 WHERE o.club_id = $1 AND o.listed AND o.start_at >= $2 AND o.start_at < $3
+                 WHERE o.club_id = $1 AND o.start_at >= $2 AND o.start_at < $3
+                   AND (o.listed OR ($5 AND s.status = 'draft'))
                  ORDER BY o.start_at, o.session_id, o.occurrence_key
                  LIMIT $4",
             )
@@ -185,6 +190,7 @@ impl Store {
             .bind(from)
             .bind(to)
             .bind(limit)
+            .bind(with_drafts)
             .fetch_all(pool)
             .await?
         }))

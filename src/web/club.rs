@@ -197,7 +197,11 @@ pub async fn calendar(request: &Request, state: Data<&AppState>, me: SignedIn) -
         tz,
         (monday + Duration::days(7)).and_time(NaiveTime::MIN),
     );
-    let rows = state.store.club_occurrences(club_id, from, to, 500).await?;
+    // The club plans with its drafts too: they show, marked, on its own calendar.
+    let rows = state
+        .store
+        .club_occurrences(club_id, from, to, 500, true)
+        .await?;
     let lang = me.lang;
     let days: Vec<Value> = (0..7)
         .map(|i| {
@@ -218,6 +222,7 @@ pub async fn calendar(request: &Request, state: Data<&AppState>, me: SignedIn) -
                         status => o.status.as_str(),
                         cancelled => o.status == OccurrenceStatus::Cancelled,
                         moved => o.status == OccurrenceStatus::Moved,
+                        draft => o.draft,
                         taken => o.taken,
                         capacity => o.capacity,
                     }

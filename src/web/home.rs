@@ -176,7 +176,13 @@ async fn club_home(
     let morning = crate::domain::schedule::resolve_local(paris, today.and_time(NaiveTime::MIN));
     let week = state
         .store
-        .club_occurrences(club_id, morning, now + Duration::days(WEEK_DAYS), 300)
+        .club_occurrences(
+            club_id,
+            morning,
+            now + Duration::days(WEEK_DAYS),
+            300,
+            false,
+        )
         .await?;
     let on_today = |o: &&ClubOccurrenceRow| {
         let zone: Tz = o.timezone.parse().unwrap_or(paris);
@@ -191,7 +197,7 @@ async fn club_home(
         .collect();
     let unrecorded: Vec<_> = state
         .store
-        .club_occurrences(club_id, now - Duration::days(SHEETS_DAYS), now, 500)
+        .club_occurrences(club_id, now - Duration::days(SHEETS_DAYS), now, 500, false)
         .await?
         .iter()
         .filter(|o| o.status != OccurrenceStatus::Cancelled && !o.recorded)

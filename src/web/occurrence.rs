@@ -373,10 +373,26 @@ pub async fn record(
     let tap = request.headers().contains_key("x-check-in");
     let id = session_id(&id)?;
     let found = roster(&state.store, &me.caller, id, &key).await?;
+    // The search, without JavaScript: the marks made so far are kept as taps (an
+    // in-progress sheet, so nobody is noted absent), then the page shows who was found.
+    let searching = fields.get("find") == "1";
+    let mut fields = fields;
+    if searching {
+        fields.set("in_progress", "true");
+    }
     let outcome = match sheet_of(&fields, &found) {
-        Ok(sheet) => record_attendance(&state.store, &me.caller, id, &key, sheet).await,
+        Ok(sheet) if searching && sheet.is_empty() => Ok(None),
+        Ok(sheet) => record_attendance(&state.store, &me.caller, id, &key, sheet)
+            .await
+            .map(Some),
         Err(error) => Err(OpError::Invalid(error)),
     };
+    if searching && outcome.is_ok() {
+        let q = serde_urlencoded::to_string([("q", fields.get("q").trim())]).unwrap_or_default();
+        return Ok(see_other(&format!(
+            "/app/sessions/{id}/occurrences/{key}/check-in?{q}#people"
+        )));
+    }
     match (outcome, tap) {
         (Ok(_), true) => Ok(tap_answer(
             StatusCode::OK,

@@ -962,6 +962,29 @@ async fn check_in_opens_at_the_start_and_records_only_what_is_marked() {
     assert_eq!(attendance(&merged, &amina), "present", "{merged:#}");
     assert_eq!(attendance(&merged, &bilal), "present", "{merged:#}");
     assert_eq!(merged["walk_ins_total"], 2, "{merged:#}");
+
+    // Without JavaScript, the search is a button of the sheet: the mark made before it
+    // (Amina excused) is kept, nobody else changes, and the page shows who was found.
+    let page = browser.get(&open).await;
+    let mut searched = form_fields(&page, &open);
+    set(&mut searched, &mark(&amina), "excused");
+    set(&mut searched, "q", "bil");
+    set(&mut searched, "find", "1");
+    let answer = submit(&mut browser, &open, &searched).await;
+    answer.assert_redirect_to(&open);
+    let shown = answer.location.clone().unwrap_or_default();
+    assert!(shown.contains("q=bil"), "{answer:?}");
+    let kept = roster(&app, &session, &started).await;
+    assert_eq!(attendance(&kept, &amina), "excused", "{kept:#}");
+    assert_eq!(attendance(&kept, &bilal), "present", "{kept:#}");
+    assert_eq!(kept["walk_ins_total"], 2, "{kept:#}");
+    let found = browser.get(&format!("{open}?q=bil")).await;
+    found.assert_html(StatusCode::OK);
+    assert!(found.body.contains(&bilal.first), "{found:?}");
+    assert!(
+        !found.body.contains(&format!("data-id=\"{}\"", amina.id)),
+        "{found:?}"
+    );
     app.stop().await;
     assert!(
         misnamed.is_empty(),
@@ -1170,6 +1193,38 @@ async fn the_repetition_form_writes_the_rule_the_api_follows() {
     let edit = browser.get(&format!("/app/sessions/{session}")).await;
     edit.assert_html(StatusCode::OK);
     assert!(edit.body.contains("FREQ=DAILY;INTERVAL=3"), "{edit:?}");
+
+    // A draft shows on the club's own calendar, marked as such; nobody else lists it.
+    let mut draft = base.clone();
+    for (name, value) in [
+        ("title", "Yoga en préparation"),
+        ("repeat", "weekly"),
+        ("repeat_sa", "on"),
+        ("status", "draft"),
+    ] {
+        set(&mut draft, name, value);
+    }
+    let saved = submit(&mut browser, new, &draft).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{saved:?}");
+    let week = browser
+        .get(&format!("/app/club/calendar?week={holiday}"))
+        .await;
+    week.assert_html(StatusCode::OK);
+    assert!(week.body.contains("Yoga en préparation"), "{week:?}");
+    assert!(week.body.contains("badge off\">Brouillon"), "{week:?}");
+    let listed = app
+        .get(
+            &format!(
+                "/api/v1/occurrences?club_id={club}&from={first}&to={}",
+                first + Duration::days(30)
+            ),
+            &worker.token,
+        )
+        .await;
+    assert!(
+        !listed.body.to_string().contains("Yoga en préparation"),
+        "{listed:?}"
+    );
 
     // Someone holds a place in the Saturdays: back to draft is refused, beside status.
     let amina = person(&app, &worker, "Amina", "Bernardeau").await;

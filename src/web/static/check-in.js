@@ -185,7 +185,7 @@
       find.value = "";
       filter();
     });
-    var submit = find.form.querySelector(".find-submit");
+    var submit = document.querySelector(".find-submit");
     if (submit) submit.hidden = true;
     filter();
   }
