@@ -154,6 +154,8 @@ pub struct ClubOccurrenceRow {
     pub timezone: String,
     /// Confirmed people who said "I can't come".
     pub declined: i64,
+    /// Confirmed people who said "I'm coming" to their reminder.
+    pub coming: i64,
     /// Whether attendance was recorded.
     pub recorded: bool,
     /// A draft session's date: seen by its club only, nobody enrolled.
@@ -177,6 +179,9 @@ impl Store {
                     (SELECT COUNT(*) FROM rsvps r JOIN enrollments e ON e.id = r.enrollment_id
                      WHERE e.session_id = o.session_id AND r.occurrence_key = o.occurrence_key
                        AND r.answer = 'not_coming' AND e.status = 'confirmed') AS declined,
+                    (SELECT COUNT(*) FROM rsvps r JOIN enrollments e ON e.id = r.enrollment_id
+                     WHERE e.session_id = o.session_id AND r.occurrence_key = o.occurrence_key
+                       AND r.answer = 'coming' AND e.status = 'confirmed') AS coming,
                     EXISTS (SELECT 1 FROM attendance_sheets a WHERE a.session_id = o.session_id
                               AND a.occurrence_key = o.occurrence_key) AS recorded,
                     s.status = 'draft' AS draft

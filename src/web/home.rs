@@ -165,6 +165,7 @@ async fn club_home(
             taken => o.taken,
             capacity => o.capacity,
             declined => o.declined,
+            coming => o.coming,
             cancelled => o.status == OccurrenceStatus::Cancelled,
             moved => o.status == OccurrenceStatus::Moved,
         }

@@ -69,6 +69,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("club_almost_full", "Presque complet", "Almost full"),
     ("taken_of", "Places prises : {taken} sur {capacity}", "Places taken: {taken} of {capacity}"),
     ("sheet_not_recorded", "Présences pas encore notées", "Attendance not recorded yet"),
+    ("coming_count", "{n} « je viens »", "{n} \"I'm coming\""),
     ("declined_count", "{n} « je ne peux pas venir »", "{n} \"I can't come\""),
     ("occurrence_moved", "Déplacée", "Moved"),
     ("club_today", "Aujourd'hui", "Today"),

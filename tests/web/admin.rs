@@ -119,7 +119,8 @@ async fn programme_staffs_day_in_the_browser() {
     press(&browser, "Se déconnecter").await;
     sign_in(&browser, &app, &smtp, ADMIN_EMAIL).await;
 
-    // A social worker signed in elsewhere: disabling her ends that session at once.
+    // A social worker signed in on her own phone (another browser): disabling her ends
+    // that session at once; her next page is the sign-in page.
     let worker = super::http::account(
         &app,
         &smtp,
@@ -129,17 +130,20 @@ async fn programme_staffs_day_in_the_browser() {
         Some(&structure),
     )
     .await;
-    let mut elsewhere = super::http::sign_in(&app, &smtp, &worker.email).await;
-    assert_eq!(elsewhere.get("/app").await.status, StatusCode::OK);
+    let phone = Browser::start().await;
+    phone.viewport(360, 800).await;
+    sign_in(&phone, &app, &smtp, &worker.email).await;
+    see(&phone, "Bonjour Claire Martin").await;
     browser
         .goto(&format!("{}/app/admin/users?role=social_worker", app.base))
         .await;
     let disable = format!("#user-{} button[value=disable]", worker.id);
     super::day::then_wait(&browser, browser.click(&disable)).await;
     see(&browser, "Compte désactivé").await;
-    let after = elsewhere.get("/app").await;
-    assert_eq!(after.status, StatusCode::SEE_OTHER, "{:?}", after.status);
-    assert_eq!(after.location.as_deref(), Some("/login"));
+    phone.goto(&format!("{}/app/participants", app.base)).await;
+    assert_eq!(phone.path().await, "/login", "her session ended");
+    assert!(!phone.text().await.contains("Claire Martin"));
+    phone.close().await;
 
     // An invitation whose address the mail server refuses goes dead; once the address
     // works, "send again" delivers it.

@@ -1269,3 +1269,56 @@ async fn the_repetition_form_writes_the_rule_the_api_follows() {
     assert!(moved.body["longitude"].is_null(), "{moved:?}");
     app.stop().await;
 }
+
+/// The club's home gives each date of the week the answers people gave to their
+/// reminder: how many said they are coming and how many cannot.
+#[tokio::test]
+async fn the_club_home_shows_the_answers_to_reminders() {
+    use entourage_sport::domain::rsvp::Answer;
+    use entourage_sport::ops::rsvp::answer_rsvp;
+    let smtp = SmtpServer::start();
+    let World {
+        app,
+        club,
+        manager,
+        worker,
+    } = world(&smtp, "AS Bondy").await;
+    let (session, _, next) = started_yesterday(&app, &club, &manager.token, "Foot du jeudi").await;
+    let mut enrollments = Vec::new();
+    for (first, last) in [
+        ("Amina", "Bernardeau"),
+        ("Bilal", "Kaddour"),
+        ("Chloé", "Roux"),
+    ] {
+        let someone = person(&app, &worker, first, last).await;
+        let enrolled = app
+            .post(
+                "/api/v1/enrollments",
+                &worker.token,
+                json!({"participant_id": someone.id, "session_id": session}),
+            )
+            .await;
+        assert_eq!(enrolled.status, StatusCode::CREATED, "{enrolled:?}");
+        enrollments.push(Uuid::parse_str(&enrolled.id()).expect("a uuid"));
+    }
+    let key: OccurrenceKey = next.parse().expect("a key");
+    for (enrollment, answer) in [
+        (enrollments[0], Answer::Coming),
+        (enrollments[1], Answer::NotComing),
+    ] {
+        answer_rsvp(&app.store, enrollment, key, answer, Utc::now())
+            .await
+            .expect("an answer");
+    }
+    let mut browser = sign_in(&app, &smtp, &manager.email).await;
+    let home = browser.get("/app").await;
+    home.assert_html(StatusCode::OK);
+    assert!(home.body.contains("<h2 id=\"today\">"), "{home:?}");
+    assert!(home.body.contains("1 « je viens »"), "{home:?}");
+    assert!(home.body.contains("1 « je ne peux pas venir »"), "{home:?}");
+    assert!(
+        home.body.contains("Places prises : 2 sur"),
+        "a place given back: {home:?}"
+    );
+    app.stop().await;
+}
