@@ -18,7 +18,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use sqlx::AssertSqlSafe;
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{AssertSqlSafe, FromRow, Postgres, Sqlite};
 use uuid::Uuid;
 
 use super::{on_pool, Store, StoreResult};
@@ -268,6 +270,12 @@ fn normal_key(by: Option<GroupBy>, raw: String) -> String {
     }
 }
 
+/// The period's first and last days as the tables store them.
+fn days_of(period: Period) -> (String, String) {
+    let day = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+    (day(period.from), day(period.to))
+}
+
 fn group<'a>(groups: &'a mut BTreeMap<String, Figures>, key: &str) -> &'a mut Figures {
     groups.entry(key.to_owned()).or_insert_with(|| Figures {
         key: key.to_owned(),
@@ -336,7 +344,11 @@ impl Store {
         Ok(Some(match self.daily(period, None, scope).await? {
             Some(days) => days.values().map(|g| g.occurrences_held).sum(),
             None => self
-                .counts(&held_sql(None, scope, self.is_postgres()), period, scope)
+                .counts(
+                    Some(held_sql(None, scope, self.is_postgres())),
+                    period,
+                    scope,
+                )
                 .await?
                 .into_iter()
                 .map(|(_, n)| n)
@@ -350,8 +362,9 @@ impl Store {
         by: GroupBy,
         scope: StatsScope,
     ) -> StoreResult<(HashMap<String, i64>, i64)> {
-        let sql = presence_sql(by, scope);
+        let sql = Some(presence_sql(by, scope));
         let pg = self.is_postgres();
+        let (first, last) = (period.from.year(), period.to.year());
         let presence = |(group, participant_id, year, days)| Presence {
             group,
             participant_id,
@@ -360,27 +373,17 @@ impl Store {
         };
         // An id is read as itself (no text made by the database for every row).
         let rows: Vec<Presence> = if matches!(by, GroupBy::Club | GroupBy::Structure) {
-            let rows: Vec<(Uuid, Uuid, i32, Vec<u8>)> = on_pool!(self, |pool| {
-                sqlx::query_as(AssertSqlSafe(sql.clone()))
-                    .bind(period.from.year())
-                    .bind(period.to.year())
-                    .bind(scope_id(scope))
-                    .fetch_all(pool)
-                    .await?
-            });
-            rows.into_iter()
+            self.rows::<(Uuid, Uuid, i32, Vec<u8>), _>(sql, first, last, scope_id(scope))
+                .await?
+                .into_iter()
                 .map(|(id, p, y, d)| presence((id_key(id, pg), p, y, d)))
                 .collect()
         } else {
-            let rows: Vec<(String, Uuid, i32, Vec<u8>)> = on_pool!(self, |pool| {
-                sqlx::query_as(AssertSqlSafe(sql.clone()))
-                    .bind(period.from.year())
-                    .bind(period.to.year())
-                    .bind(scope_id(scope))
-                    .fetch_all(pool)
-                    .await?
-            });
-            rows.into_iter().map(presence).collect()
+            self.rows(sql, first, last, scope_id(scope))
+                .await?
+                .into_iter()
+                .map(presence)
+                .collect()
         };
         Ok(presence::distinct_present(&rows, period, by))
     }
@@ -405,10 +408,11 @@ impl Store {
              GROUP BY 1"
         );
         let structure = scope_id(scope).map(|id| id_key(id, self.is_postgres()));
+        let (from, to) = days_of(period);
         let rows: Vec<(String, i64, i64, i64, i64, i64)> = on_pool!(self, |pool| {
             sqlx::query_as(AssertSqlSafe(sql.clone()))
-                .bind(period.from.format("%Y-%m-%d").to_string())
-                .bind(period.to.format("%Y-%m-%d").to_string())
+                .bind(&from)
+                .bind(&to)
                 .bind(structure.clone())
                 .fetch_all(pool)
                 .await?
@@ -433,11 +437,12 @@ impl Store {
         scope: StatsScope,
     ) -> StoreResult<BTreeMap<String, Figures>> {
         let pg = self.is_postgres();
-        let firsts = || async move {
-            match sum_sql(Table::Firsts, "COUNT(*)", by, scope, pg) {
-                Some(sql) => self.counts(&sql, period, scope).await,
-                None => Ok(Vec::new()),
-            }
+        let firsts = || {
+            self.counts(
+                sum_sql(Table::Firsts, "COUNT(*)", by, scope, pg),
+                period,
+                scope,
+            )
         };
         if daily_rows(by, scope).is_some() {
             let (daily, firsts) = tokio::try_join!(self.daily(period, by, scope), firsts())?;
@@ -449,17 +454,9 @@ impl Store {
         }
         if let (StatsScope::Structure(id), Some(by)) = (scope, by) {
             if let Some(sql) = structure_records_sql(by, pg) {
-                let records = async {
-                    let rows: Vec<(String, i64, i64, i64, i64)> = on_pool!(self, |pool| {
-                        sqlx::query_as(AssertSqlSafe(sql.clone()))
-                            .bind(period.from.format("%Y-%m-%d").to_string())
-                            .bind(period.to.format("%Y-%m-%d").to_string())
-                            .bind(id)
-                            .fetch_all(pool)
-                            .await?
-                    });
-                    Ok::<_, super::StoreError>(rows)
-                };
+                let (from, to) = days_of(period);
+                let records =
+                    self.rows::<(String, i64, i64, i64, i64), _>(Some(sql), from, to, Some(id));
                 let (rows, firsts) = tokio::try_join!(records, firsts())?;
                 let mut groups: BTreeMap<String, Figures> = BTreeMap::new();
                 for (key, present, held, held_present, occurrences) in rows {
@@ -475,34 +472,16 @@ impl Store {
                 return Ok(groups);
             }
         }
-        let from = period.from.format("%Y-%m-%d").to_string();
-        let to = period.to.format("%Y-%m-%d").to_string();
-        let id = scope_id(scope);
+        let (from, to) = days_of(period);
         let mut groups: BTreeMap<String, Figures> = BTreeMap::new();
-
-        let places = async {
-            Ok::<Vec<(String, i64, i64, i64, Option<i64>)>, super::StoreError>(
-                match places_sql(by, scope, pg) {
-                    Some(sql) => on_pool!(self, |pool| {
-                        sqlx::query_as(AssertSqlSafe(sql.clone()))
-                            .bind(&from)
-                            .bind(&to)
-                            .bind(id)
-                            .fetch_all(pool)
-                            .await?
-                    }),
-                    None => Vec::new(),
-                },
-            )
-        };
-        let count = |sql: Option<String>| async move {
-            match sql {
-                Some(sql) => self.counts(&sql, period, scope).await,
-                None => Ok(Vec::new()),
-            }
-        };
+        let count = |sql| self.counts(sql, period, scope);
         let (rows, walk_ins, firsts, held) = tokio::try_join!(
-            places,
+            self.rows::<(String, i64, i64, i64, Option<i64>), _>(
+                places_sql(by, scope, pg),
+                from,
+                to,
+                scope_id(scope)
+            ),
             count(sum_sql(
                 Table::WalkIns,
                 "CAST(SUM(count) AS BIGINT)",
@@ -532,20 +511,43 @@ impl Store {
         Ok(groups)
     }
 
-    /// One count per group, from a statement of [`sum_sql`]'s shape.
+    /// One count per group, from a statement of [`sum_sql`]'s shape; none without one.
     async fn counts(
         &self,
-        sql: &str,
+        sql: Option<String>,
         period: Period,
         scope: StatsScope,
     ) -> StoreResult<Vec<(String, i64)>> {
-        let from = period.from.format("%Y-%m-%d").to_string();
-        let to = period.to.format("%Y-%m-%d").to_string();
+        let (from, to) = days_of(period);
+        self.rows(sql, from, to, scope_id(scope)).await
+    }
+
+    /// The rows of a figures statement: `$1` and `$2` the period's bounds (dates, or
+    /// years for the presence masks), `$3` the scope's id. None without a statement.
+    async fn rows<T, B>(
+        &self,
+        sql: Option<String>,
+        first: B,
+        last: B,
+        id: Option<Uuid>,
+    ) -> StoreResult<Vec<T>>
+    where
+        T: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>,
+        B: Clone
+            + Send
+            + for<'q> sqlx::Encode<'q, Sqlite>
+            + sqlx::Type<Sqlite>
+            + for<'q> sqlx::Encode<'q, Postgres>
+            + sqlx::Type<Postgres>,
+    {
+        let Some(sql) = sql else {
+            return Ok(Vec::new());
+        };
         Ok(on_pool!(self, |pool| {
-            sqlx::query_as(AssertSqlSafe(sql.to_owned()))
-                .bind(&from)
-                .bind(&to)
-                .bind(scope_id(scope))
+            sqlx::query_as(AssertSqlSafe(sql.clone()))
+                .bind(first.clone())
+                .bind(last.clone())
+                .bind(id)
                 .fetch_all(pool)
                 .await?
         }))

@@ -205,9 +205,7 @@ pub async fn stats(request: &Request, state: Data<&AppState>, me: SignedIn) -> P
     let lang = me.lang;
     let f = query_of(request);
     let frame = Frame::of(&me, request);
-    let asked =
-        period_of(&f, today()).and_then(|p| Ok((p, GroupBy::parse(Some(f.get("group_by")))?)));
-    let (period, by) = match asked {
+    let (period, by) = match asked(&f) {
         Ok(asked) => asked,
         Err(error) => return Ok(asked_wrong(&frame, &me, &f, error)),
     };
@@ -259,6 +257,14 @@ pub async fn stats(request: &Request, state: Data<&AppState>, me: SignedIn) -> P
     ))
 }
 
+/// The period and grouping the form asks for; the first wrong field named.
+fn asked(f: &Fields) -> Result<(Period, GroupBy), FieldError> {
+    Ok((
+        period_of(f, today())?,
+        GroupBy::parse(Some(f.get("group_by")))?,
+    ))
+}
+
 /// The form again, the wrong field named (422).
 fn asked_wrong(frame: &Frame, me: &SignedIn, f: &Fields, error: FieldError) -> Response {
     let mut errors = Errors::default();
@@ -288,10 +294,8 @@ pub async fn stats_csv(
     me: SignedIn,
 ) -> Result<Response, PageError> {
     let f = query_of(request);
-    let asked =
-        period_of(&f, today()).and_then(|p| Ok((p, GroupBy::parse(Some(f.get("group_by")))?)));
     // A link to the file with a wrong field gives the form back, as the page does.
-    let (period, by) = match asked {
+    let (period, by) = match asked(&f) {
         Ok(asked) => asked,
         Err(error) => return Ok(asked_wrong(&Frame::of(&me, request), &me, &f, error)),
     };

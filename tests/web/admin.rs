@@ -528,18 +528,7 @@ async fn programme_staff_pages_are_theirs_alone() {
 async fn figures_over_http_follow_each_roles_scope() {
     let smtp = SmtpServer::start();
     let app = super::http::app_mailing_to(&smtp).await;
-    let r = two_clubs(&app).await;
-    let manager =
-        super::http::account(&app, &smtp, "club_manager", "Nadia", Some(&r.club), None).await;
-    let worker = super::http::account(
-        &app,
-        &smtp,
-        "social_worker",
-        "Claire",
-        None,
-        Some(&r.structure),
-    )
-    .await;
+    let (r, manager, worker) = two_clubs_and_their_staff(&app, &smtp).await;
     let query = format!("period=custom&from={}&to={}&group_by=club", r.from, r.to);
     let api_query = format!("from={}&to={}&group_by=club", r.from, r.to);
     let mut totals = Vec::new();
@@ -674,6 +663,27 @@ async fn person(app: &TestApp, token: &str, first: &str) -> String {
     answer.id()
 }
 
+/// [`two_clubs`], with an account for AS Bondy's manager and one for a social worker
+/// of the first structure (their welcome emails read from `smtp`).
+async fn two_clubs_and_their_staff(
+    app: &TestApp,
+    smtp: &SmtpServer,
+) -> (Recorded, super::http::Account, super::http::Account) {
+    let r = two_clubs(app).await;
+    let manager =
+        super::http::account(app, smtp, "club_manager", "Nadia", Some(&r.club), None).await;
+    let worker = super::http::account(
+        app,
+        smtp,
+        "social_worker",
+        "Claire",
+        None,
+        Some(&r.structure),
+    )
+    .await;
+    (r, manager, worker)
+}
+
 async fn two_clubs(app: &TestApp) -> Recorded {
     let structure = app.structure("Abri de la Villette").await;
     let other_structure = app.structure("Maison des familles").await;
@@ -702,18 +712,7 @@ async fn two_clubs(app: &TestApp) -> Recorded {
 async fn the_dashboard_shows_each_role_its_figures() {
     let smtp = SmtpServer::start();
     let app = super::http::app_mailing_to(&smtp).await;
-    let r = two_clubs(&app).await;
-    let manager =
-        super::http::account(&app, &smtp, "club_manager", "Nadia", Some(&r.club), None).await;
-    let worker = super::http::account(
-        &app,
-        &smtp,
-        "social_worker",
-        "Claire",
-        None,
-        Some(&r.structure),
-    )
-    .await;
+    let (r, manager, worker) = two_clubs_and_their_staff(&app, &smtp).await;
     let browser = Browser::start().await;
     browser.viewport(360, 800).await;
     let query = format!("period=custom&from={}&to={}&group_by=club", r.from, r.to);

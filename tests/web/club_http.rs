@@ -331,7 +331,8 @@ async fn person(app: &TestApp, worker: &Account, first: &str, last: &str) -> Per
 
 /// Enrolled in the whole session through the API by their social worker: confirmed
 /// from the next open occurrence.
-async fn enrol(app: &TestApp, worker: &Account, person: &Person, session: &str) {
+/// Enrols `person` in the whole session; the enrollment's id.
+async fn enrol(app: &TestApp, worker: &Account, person: &Person, session: &str) -> Uuid {
     let enrolled = app
         .post(
             "/api/v1/enrollments",
@@ -341,6 +342,7 @@ async fn enrol(app: &TestApp, worker: &Account, person: &Person, session: &str) 
         .await;
     assert_eq!(enrolled.status, StatusCode::CREATED, "{enrolled:?}");
     assert_eq!(enrolled.body["status"], "confirmed", "{enrolled:?}");
+    Uuid::parse_str(&enrolled.id()).expect("a uuid")
 }
 
 /// Enrolled in the whole session from an occurrence that already started, as of two
@@ -1291,15 +1293,7 @@ async fn the_club_home_shows_the_answers_to_reminders() {
         ("Chloé", "Roux"),
     ] {
         let someone = person(&app, &worker, first, last).await;
-        let enrolled = app
-            .post(
-                "/api/v1/enrollments",
-                &worker.token,
-                json!({"participant_id": someone.id, "session_id": session}),
-            )
-            .await;
-        assert_eq!(enrolled.status, StatusCode::CREATED, "{enrolled:?}");
-        enrollments.push(Uuid::parse_str(&enrolled.id()).expect("a uuid"));
+        enrollments.push(enrol(&app, &worker, &someone, &session).await);
     }
     let key: OccurrenceKey = next.parse().expect("a key");
     for (enrollment, answer) in [
